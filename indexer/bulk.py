@@ -1,0 +1,138 @@
+"""Write ``_bulk`` items to Elasticsearch until every one of them is final.
+
+Items are ``(action_line, document_line)`` pairs as the processor produced them. Each item of the
+answer is handled on its own: 2xx is done, 409 on ``create`` means the document is already there and
+is done too, 429 and 5xx are retried for that item only with exponential backoff and jitter, and any
+other error (a 400 mapping or parse error) turns the item into a dead letter that carries the
+server's reason. A dead letter that is itself rejected is counted and logged, never retried forever.
+An unreachable server is retried without end: the caller does not commit meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from elasticsearch import AsyncElasticsearch
+
+from logfleet import deadletter
+from logfleet.errors import ElasticsearchUnreachable, LogfleetError
+from logfleet.es import bulk_raw, translate_errors
+from logfleet.telemetry import get_logger
+
+log = get_logger("indexer")
+Item = tuple[bytes, bytes]
+
+
+@dataclass
+class BulkStats:
+    """Counters of what happened to bulk items."""
+
+    created: int = 0
+    duplicates: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    dead_letters_rejected: int = 0
+    requests: int = 0
+
+
+def split_items(body: bytes) -> list[Item]:
+    """Split a ``_bulk`` body of action/document line pairs into items."""
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return list(zip(lines[0::2], lines[1::2], strict=False))
+
+
+class BulkWriter:
+    """Writes items with per-item outcomes; one instance per indexer."""
+
+    def __init__(self, es: AsyncElasticsearch, url: str, namespace: str, max_docs: int, max_bytes: int) -> None:
+        self.es = es
+        self.url = url
+        self.namespace = namespace
+        self.max_docs = max_docs
+        self.max_bytes = max_bytes
+        self.stats = BulkStats()
+
+    async def write(self, items: list[Item]) -> None:
+        """Return once every item was stored, found already stored, or dead-lettered."""
+        start = 0
+        while start < len(items):
+            end, size = start, 0
+            while end < len(items) and end - start < self.max_docs and (size < self.max_bytes or end == start):
+                size += len(items[end][0]) + len(items[end][1]) + 2
+                end += 1
+            await self._write_chunk(items[start:end])
+            start = end
+
+    async def _write_chunk(self, items: list[Item]) -> None:
+        pending = [(action, doc, False) for action, doc in items]
+        attempt = 0
+        while pending:
+            body = b"".join(action + b"\n" + doc + b"\n" for action, doc, _ in pending)
+            try:
+                with translate_errors(self.url):
+                    answer = await bulk_raw(self.es, body)
+                self.stats.requests += 1
+            except (ElasticsearchUnreachable, LogfleetError) as exc:
+                delay = _backoff(attempt)
+                attempt += 1
+                log.warning("bulk_request_failed", error=str(exc), items=len(pending), retry_in=round(delay, 2))
+                await asyncio.sleep(delay)
+                continue
+            retry: list[tuple[bytes, bytes, bool]] = []
+            for (action, doc, is_dead_letter), result in zip(pending, answer.get("items", []), strict=False):
+                outcome = next(iter(result.values()))
+                status = int(outcome.get("status", 500))
+                if status < 300:
+                    self.stats.created += 1
+                elif status == 409:
+                    self.stats.duplicates += 1
+                elif status == 429 or status >= 500:
+                    retry.append((action, doc, is_dead_letter))
+                elif is_dead_letter:
+                    self.stats.dead_letters_rejected += 1
+                    log.error("dead_letter_rejected", error=outcome.get("error"))
+                else:
+                    retry.append((*self._dead_letter(action, doc, outcome.get("error") or {}), True))
+                    self.stats.dead_lettered += 1
+            if len(answer.get("items", [])) < len(pending):
+                retry.extend(pending[len(answer.get("items", [])) :])
+            self.stats.retried += sum(1 for item in retry if not item[2])
+            pending = retry
+            if pending:
+                await asyncio.sleep(_backoff(attempt))
+                attempt += 1
+
+    def _dead_letter(self, action: bytes, doc: bytes, error: dict[str, Any]) -> tuple[bytes, bytes]:
+        target = orjson.loads(action).get("create", {})
+        reason = str(error.get("reason", "rejected by Elasticsearch"))
+        extra: dict[str, Any] = {"logfleet": {"target_index": target.get("_index", "")}}
+        try:
+            original_doc = orjson.loads(doc)
+            if isinstance(original_doc, dict):
+                if "@timestamp" in original_doc:
+                    extra["@timestamp"] = original_doc["@timestamp"]
+                for key in ("container", "service", "host"):
+                    if isinstance(original_doc.get(key), dict):
+                        extra[key] = original_doc[key]
+        except orjson.JSONDecodeError:
+            pass
+        lines = deadletter.bulk_lines(
+            self.namespace,
+            f"es_{error.get('type', 'rejected')}",
+            reason,
+            doc.decode(errors="replace"),
+            seed=str(target.get("_id", "")),
+            extra=extra,
+        )
+        action_line, doc_line = split_items(lines)[0]
+        return action_line, doc_line
+
+
+def _backoff(attempt: int) -> float:
+    return random.uniform(0.05, min(30.0, 0.2 * 2**attempt))

@@ -1,0 +1,53 @@
+"""The indexer service: events and dead-letter topics in, Elasticsearch out, commits after success."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from indexer.bulk import BulkWriter, split_items
+from logfleet import es, kafka
+from logfleet.config import Settings
+from logfleet.consume import consume_batches
+from logfleet.telemetry import get_logger
+
+log = get_logger("indexer")
+
+
+class Indexer:
+    """A member of the indexer consumer group; :meth:`run` returns after :meth:`stop`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stopping = asyncio.Event()
+        self.writer: BulkWriter | None = None
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it and return from :meth:`run`."""
+        self.stopping.set()
+
+    async def run(self) -> None:
+        """Consume, bulk-write, commit, until stopped."""
+        settings = self.settings
+        topics = [settings.topic_events, settings.topic_dlq]
+        async with (
+            es.client(settings) as client,
+            kafka.consumer(settings, topics, settings.indexer_group, attempts=1_000_000) as consumer,
+        ):
+            self.writer = BulkWriter(
+                client, settings.es_url, settings.namespace, settings.bulk_docs, settings.bulk_bytes
+            )
+            log.info("indexer_started", topics=topics)
+            await consume_batches(
+                consumer,
+                self._handle,
+                self.stopping,
+                gather_s=settings.bulk_interval_s,
+                max_gather_records=max(1, settings.bulk_docs // 200),
+            )
+            log.info("indexer_stopped", **vars(self.writer.stats))
+
+    async def _handle(self, records: list[Any]) -> None:
+        assert self.writer is not None
+        items = [item for record in records for item in split_items(record.value or b"")]
+        await self.writer.write(items)

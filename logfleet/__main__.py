@@ -1,0 +1,5 @@
+"""``python -m logfleet`` runs the CLI."""
+
+from logfleet.cli import main
+
+main()

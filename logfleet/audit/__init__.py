@@ -1,0 +1,1 @@
+"""Read-only audit queries over the indexed logs: who logged what, when, from which container."""

@@ -1,0 +1,210 @@
+"""The ``logfleet`` command line: run each part, set up the servers, ask audit questions.
+
+Every command reads its settings from defaults, the local stack's record, ``--config``/``LOGFLEET_CONFIG``
+and ``LOGFLEET_*`` environment variables. Errors end the command with one line on stderr and a
+distinct exit code (see :mod:`logfleet.errors`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from logfleet import __version__
+from logfleet.config import Settings, load_settings
+from logfleet.errors import LogfleetError
+from logfleet.telemetry import configure_logging
+
+T = TypeVar("T")
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+    except LogfleetError as exc:
+        click.echo(f"logfleet: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings | None = ctx.obj.get("settings")
+    if settings is None:
+        try:
+            settings = load_settings(ctx.obj.get("config"))
+        except LogfleetError as exc:
+            click.echo(f"logfleet: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        configure_logging(settings.log_level)
+        ctx.obj["settings"] = settings
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="logfleet")
+@click.option(
+    "--config",
+    "config_file",
+    envvar="LOGFLEET_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="TOML settings file (env: LOGFLEET_CONFIG). LOGFLEET_* variables override it.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    """logfleet: collect every Docker container's logs through Kafka into Elasticsearch.
+
+    \b
+    A shipper on each host reads container logs through the Docker Engine API and produces them
+    to Kafka; processors parse them and enforce the log format; indexers write them to
+    Elasticsearch; `logfleet audit` answers who logged what, when, from which container.
+
+    \b
+    Quick start on one machine:
+      logfleet stack up        # dockerd (if none), Kafka and Elasticsearch on 127.0.0.1
+      logfleet setup           # topics and index templates
+      logfleet run             # shipper + processor + indexer in one process
+      logfleet audit search --since 15m
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_file
+
+
+@cli.command()
+@click.option("--kafka/--no-kafka", default=True, help="Create the Kafka topics.")
+@click.option("--elasticsearch/--no-elasticsearch", default=True, help="Put the Elasticsearch templates.")
+@click.pass_context
+def setup(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
+    """Create the Kafka topics and Elasticsearch templates the pipeline needs (safe to repeat)."""
+    from logfleet import setup as setup_mod
+
+    settings = _settings(ctx)
+
+    async def go() -> list[str]:
+        lines: list[str] = []
+        if kafka:
+            lines += await setup_mod.setup_kafka(settings)
+        if elasticsearch:
+            lines += await setup_mod.setup_elasticsearch(settings)
+        return lines
+
+    for line in _run(go):
+        click.echo(line)
+
+
+def _daemon_command(name: str, help_text: str, factory: Callable[[Settings], list[Any]]) -> click.Command:
+    @click.pass_context
+    def command(ctx: click.Context) -> None:
+        from logfleet.runner import run_until_signalled
+
+        settings = _settings(ctx)
+        _run(lambda: run_until_signalled(*factory(settings)))
+
+    return click.Command(name, callback=command, help=help_text)
+
+
+def _shipper(settings: Settings) -> list[Any]:
+    from shipper.daemon import Shipper
+
+    return [Shipper(settings)]
+
+
+def _processor(settings: Settings) -> list[Any]:
+    from processor.service import Processor
+
+    return [Processor(settings)]
+
+
+def _indexer(settings: Settings) -> list[Any]:
+    from indexer.service import Indexer
+
+    return [Indexer(settings)]
+
+
+for _name, _help, _factory in (
+    (
+        "shipper",
+        "Read every container's logs through the Docker Engine API (DOCKER_HOST) and produce them to "
+        "Kafka; checkpoints in LOGFLEET_STATE_DIR advance only after Kafka acknowledged.",
+        _shipper,
+    ),
+    (
+        "processor",
+        "Consume raw lines from Kafka, parse them into ECS events and produce them to the events topic "
+        "(dead letters to the dead-letter topic); offsets are committed after the output was acknowledged.",
+        _processor,
+    ),
+    (
+        "indexer",
+        "Consume events and dead letters from Kafka and bulk-write them to Elasticsearch with "
+        "deterministic ids; offsets are committed only when every item is stored.",
+        _indexer,
+    ),
+):
+    _group = click.Group(_name, help=f"The {_name}: {_help.split(';')[0].split(' (')[0]}.")
+    _group.add_command(_daemon_command("run", _help + " Stops cleanly on SIGTERM/SIGINT.", _factory))
+    cli.add_command(_group)
+
+cli.add_command(
+    _daemon_command(
+        "run",
+        "Run shipper, processor and indexer in one process (a single host). Stops cleanly on SIGTERM/SIGINT.",
+        lambda s: _shipper(s) + _processor(s) + _indexer(s),
+    )
+)
+
+
+@cli.group()
+def audit() -> None:
+    """Read-only questions to Elasticsearch: who logged what, when, from which container."""
+
+
+@audit.command("search")
+@click.argument("query", required=False, default="")
+@click.option("--container", default="", help="Only this container name.")
+@click.option("--service", default="", help="Only this service (Compose service or container name).")
+@click.option("--host", default="", help="Only this host name.")
+@click.option("--level", default="", help="Only this log level (info, warn, error, ...).")
+@click.option("--since", default="", help="From this time: 15m, 2h, 7d or RFC 3339.")
+@click.option("--until", default="", help="Up to this time: 15m, 2h, 7d or RFC 3339.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000), help="At most N records.")
+@click.option(
+    "--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "json", "ndjson", "csv"])
+)
+@click.pass_context
+def audit_search(ctx: click.Context, /, query: str, fmt: str, limit: int, **filters: str) -> None:
+    """Find log records (the most recent LIMIT, printed oldest first) matching QUERY and the filters.
+
+    QUERY uses Lucene query syntax over the message (e.g. 'timeout AND db').
+    """
+    from logfleet import es
+    from logfleet.audit.output import render
+    from logfleet.audit.search import Filters, search
+
+    settings = _settings(ctx)
+
+    async def go() -> list[dict[str, Any]]:
+        async with es.client(settings) as client:
+            return await search(client, Filters(query=query, **filters), limit)
+
+    click.echo(render(_run(go), fmt), nl=False)
+
+
+def _register_optional() -> None:
+    try:
+        from logfleet.commands.stack import stack_group
+    except ImportError:  # pragma: no cover - the stack commands are part of the package
+        return
+    cli.add_command(stack_group)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(obj={})

@@ -1,0 +1,86 @@
+"""The consume loop the processor and the indexer share: read a batch, hand it on, commit after.
+
+Offsets are committed explicitly, per partition, only after the handler returned, that is after
+everything downstream acknowledged the batch. A handler that raises leaves the batch uncommitted;
+the loop then seeks back to the last committed offsets and reads it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from logfleet.telemetry import get_logger
+
+Handler = Callable[[list[Any]], Awaitable[None]]
+log = get_logger("consume")
+
+
+async def consume_batches(
+    consumer: AIOKafkaConsumer,
+    handle: Handler,
+    stopping: asyncio.Event,
+    *,
+    max_records: int = 2000,
+    gather_s: float = 0.0,
+    max_gather_records: int = 0,
+) -> None:
+    """Run until ``stopping`` is set: getmany, handle, commit.
+
+    With ``gather_s`` the loop keeps reading for up to that long, until ``max_gather_records`` records
+    are in hand, so the handler gets fuller batches (the indexer's bulk requests).
+    """
+    attempt = 0
+    while not stopping.is_set():
+        records = await _gather(consumer, stopping, max_records, gather_s, max_gather_records)
+        if not records:
+            continue
+        try:
+            await handle(records)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempt += 1
+            delay = min(30.0, 0.5 * 2**attempt)
+            log.warning("batch_failed", error=str(exc), records=len(records), retry_in=delay)
+            await _rewind(consumer)
+            await asyncio.sleep(delay)
+            continue
+        attempt = 0
+        offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partitions away; their new owner reads from the last commit.
+            log.warning("commit_failed", error=str(exc))
+
+
+async def _gather(
+    consumer: AIOKafkaConsumer, stopping: asyncio.Event, max_records: int, gather_s: float, want: int
+) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + gather_s
+    records: list[Any] = []
+    while True:
+        timeout = max(0.0, deadline - loop.time()) if records else 0.5
+        batch = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
+        for part in batch.values():
+            records.extend(part)
+        if stopping.is_set() or not records or loop.time() >= deadline or len(records) >= want:
+            return records
+
+
+async def _rewind(consumer: AIOKafkaConsumer) -> None:
+    for tp in consumer.assignment():
+        committed = await consumer.committed(tp)
+        if committed is None:
+            await consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, committed)

@@ -1,0 +1,111 @@
+"""Kafka clients configured the way logfleet needs them, and errors translated at the boundary.
+
+Producers use ``acks=all`` with idempotence, so a retried send never duplicates a record in Kafka;
+consumers commit by hand, only after downstream acknowledged what they read. aiokafka's errors
+become :class:`~logfleet.errors.KafkaUnreachable` or :class:`~logfleet.errors.DeliveryError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from logfleet.config import Settings
+from logfleet.errors import DeliveryError, KafkaUnreachable
+
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+TOPIC_CONFIG = {"max.message.bytes": str(MAX_REQUEST_BYTES), "retention.ms": str(7 * 24 * 3600 * 1000)}
+
+
+async def _start(client: Any, what: str, bootstrap: str, attempts: int) -> None:
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            await client.start()
+            return
+        except KafkaConnectionError as exc:
+            if attempt == attempts - 1:
+                raise KafkaUnreachable(f"Kafka at {bootstrap} unreachable ({what}): {exc}") from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+@contextlib.asynccontextmanager
+async def producer(settings: Settings, attempts: int = 1, **overrides: Any) -> AsyncIterator[AIOKafkaProducer]:
+    """An idempotent ``acks=all`` producer, started and stopped around the block."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "compression_type": None if settings.compression == "none" else settings.compression,
+        "max_request_size": MAX_REQUEST_BYTES,
+        "max_batch_size": 1024 * 1024,
+        "linger_ms": 5,
+        "client_id": "logfleet",
+    }
+    options.update(overrides)
+    client = AIOKafkaProducer(**options)
+    await _start(client, "producer", settings.kafka_bootstrap, attempts)
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(KafkaError):
+            await client.stop()
+
+
+@contextlib.asynccontextmanager
+async def consumer(
+    settings: Settings, topics: list[str], group_id: str, attempts: int = 1, **overrides: Any
+) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer-group member with manual commits, started and stopped around the block."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": MAX_REQUEST_BYTES,
+        "fetch_max_bytes": 4 * MAX_REQUEST_BYTES,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 3_000,
+        "client_id": "logfleet",
+    }
+    options.update(overrides)
+    client = AIOKafkaConsumer(*topics, **options)
+    await _start(client, "consumer", settings.kafka_bootstrap, attempts)
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(KafkaError):
+            await client.stop()
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create the raw, events and dead-letter topics if missing; returns the ones it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-setup")
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        raise KafkaUnreachable(f"Kafka at {settings.kafka_bootstrap} unreachable: {exc}") from exc
+    created: list[str] = []
+    try:
+        existing = set(await admin.list_topics())
+        for name in (settings.topic_raw, settings.topic_events, settings.topic_dlq):
+            if name in existing:
+                continue
+            topic = NewTopic(name, settings.topic_partitions, 1, topic_configs=TOPIC_CONFIG)
+            try:
+                await admin.create_topics([topic])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+    except KafkaError as exc:
+        raise DeliveryError(f"creating topics failed: {exc}") from exc
+    finally:
+        await admin.close()
+    return created

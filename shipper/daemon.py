@@ -1,0 +1,131 @@
+"""The shipper daemon: discover containers, supervise one follower each, keep checkpoints on disk.
+
+At start, and after every reconnect of the events stream, it lists all containers (running and
+exited) and starts a follower for each one that has lines it has not shipped. It follows ``/events``
+for ``start`` (collect within a second) and ``destroy`` (forget the checkpoint later). Followers that
+fail are restarted from their checkpoint with exponential backoff; a lost Docker daemon is waited
+for. On shutdown it stops reading, waits for Kafka's acknowledgements and writes the checkpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from logfleet import kafka
+from logfleet.config import Settings
+from logfleet.docker_api import ContainerGone, DockerClient
+from logfleet.errors import LogfleetError
+from logfleet.telemetry import get_logger
+from shipper.checkpoints import CheckpointStore
+from shipper.containers import is_selected, own_container_id
+from shipper.follower import Follower, ShipperStats
+
+log = get_logger("shipper")
+EVENT_FILTERS = {"type": ["container"], "event": ["start", "destroy"]}
+
+
+def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with full jitter for the given attempt number (0-based)."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+class Shipper:
+    """Runs until :meth:`stop` is called (or its task is cancelled)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stats = ShipperStats()
+        self.checkpoints = CheckpointStore(Path(settings.state_dir) / "shipper-checkpoints.json")
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._self_id = own_container_id()
+
+    def stop(self) -> None:
+        """Ask the daemon to finish: stop reading, flush, checkpoint, return from :meth:`run`."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Ship until stopped."""
+        async with (
+            DockerClient(self.settings.docker_host) as docker,
+            kafka.producer(self.settings, attempts=1_000_000) as producer,
+        ):
+            flusher = asyncio.create_task(self._flush_checkpoints())
+            discovery = asyncio.create_task(self._discover(docker, producer))
+            await self._stopping.wait()
+            discovery.cancel()
+            for task in self._followers.values():
+                task.cancel()
+            await asyncio.gather(discovery, *self._followers.values(), return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.flush(), timeout=10)
+            await asyncio.sleep(0)  # let acknowledgement callbacks advance the checkpoints
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            self.checkpoints.save(force=True)
+            log.info("shipper_stopped", lines_acked=self.stats.lines_acked)
+
+    async def _flush_checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.checkpoints.save()
+
+    async def _discover(self, docker: DockerClient, producer: Any) -> None:
+        attempt = 0
+        since = time.time()
+        while True:
+            try:
+                await docker.ping()
+                for summary in await docker.list_containers(all_=True):
+                    self._consider(summary["Id"], summary.get("Labels") or {}, docker, producer)
+                attempt = 0
+                async for event in docker.events(since=since, filters=EVENT_FILTERS):
+                    since = event.get("timeNano", since * 1e9) / 1e9
+                    cid = event.get("id") or event.get("Actor", {}).get("ID", "")
+                    labels = event.get("Actor", {}).get("Attributes", {}) or {}
+                    if event.get("Action") == "start":
+                        self._consider(cid, labels, docker, producer)
+                    elif event.get("Action") == "destroy":
+                        self.checkpoints.mark_removed(cid)
+                raise LogfleetError("events stream ended")
+            except (LogfleetError, OSError) as exc:
+                self.stats.reconnects += 1
+                delay = backoff(attempt)
+                attempt += 1
+                log.warning("docker_reconnect", error=str(exc), retry_in=round(delay, 2))
+                await asyncio.sleep(delay)
+
+    def _consider(self, cid: str, labels: dict[str, str], docker: DockerClient, producer: Any) -> None:
+        task = self._followers.get(cid)
+        if task is not None and not task.done():
+            return
+        if not is_selected(labels, cid, self._self_id):
+            return
+        self._followers[cid] = asyncio.create_task(self._supervise(cid, docker, producer))
+
+    async def _supervise(self, cid: str, docker: DockerClient, producer: Any) -> None:
+        attempt = 0
+        self.stats.followers += 1
+        try:
+            while True:
+                follower = Follower(cid, docker, producer, self.checkpoints, self.settings, self.stats)
+                try:
+                    await follower.run()
+                    return
+                except ContainerGone:
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.stats.reconnects += 1
+                    delay = backoff(attempt)
+                    attempt += 1
+                    log.warning("follower_restart", container_id=cid[:12], error=str(exc), retry_in=round(delay, 2))
+                    await asyncio.sleep(delay)
+        finally:
+            self.stats.followers -= 1

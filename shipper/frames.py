@@ -1,0 +1,142 @@
+"""Turn the bytes of a Docker logs stream into complete log lines.
+
+Non-TTY containers send a multiplexed stream: 8-byte headers (``>BxxxL``: stream 1 = stdout,
+2 = stderr, then the payload size) each followed by one log message. A header may arrive split over
+two socket reads, so the decoder keeps what it has not used. TTY containers send raw bytes, one
+message per ``\\n``, with ``\\r\\n`` line ends. With ``timestamps=1`` every message starts with
+Docker's RFC 3339 timestamp and a space. A message without a trailing ``\\n`` is a 16 KiB partial:
+it is merged with the next ones of its stream into the original line, up to a cap past which the
+line is cut and flagged ``truncated``. Bytes that are not UTF-8 are replaced visibly (U+FFFD) and
+the line is flagged ``invalid_utf8``.
+
+A line's ordinal is the number of lines before it, in stream order, with the very same timestamp.
+stdout and stderr lines are timestamped by separate copiers, so stream order is not strictly time
+order; counting per timestamp (not "equal to the previous line") keeps (timestamp, ordinal) unique
+and the same on every read that starts at or before that timestamp.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logfleet.model import parse_docker_ts
+
+STREAMS = {1: "stdout", 2: "stderr"}
+ORDINAL_HORIZON_NS = 10 * 1_000_000_000
+Line = list[Any]  # [ts_ns, ordinal, stream, text, flags]
+
+
+class _Pending:
+    __slots__ = ("parts", "size", "truncated", "ts")
+
+    def __init__(self, ts: int) -> None:
+        self.ts = ts
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+
+
+class LineAssembler:
+    """Incremental decoder of one logs stream into ``[ts_ns, ordinal, stream, text, flags]`` lines."""
+
+    def __init__(self, tty: bool, max_line_bytes: int = 1024 * 1024) -> None:
+        self.tty = tty
+        self.max_line_bytes = max_line_bytes
+        self._buf = bytearray()
+        self._pending: dict[str, _Pending] = {}
+        self._last_ts = -1
+        self._seen_at: dict[int, int] = {}
+        self.bad_messages = 0
+
+    def feed(self, data: bytes) -> list[Line]:
+        """Consume bytes from the stream; return the lines they completed, in stream order."""
+        buf = self._buf
+        buf += data
+        out: list[Line] = []
+        pos = 0
+        end = len(buf)
+        if self.tty:
+            while True:
+                nl = buf.find(b"\n", pos)
+                if nl < 0:
+                    break
+                self._message("stdout", bytes(buf[pos : nl + 1]), out)
+                pos = nl + 1
+        else:
+            while end - pos >= 8:
+                size = int.from_bytes(buf[pos + 4 : pos + 8], "big")
+                if end - pos - 8 < size:
+                    break
+                stream = STREAMS.get(buf[pos], "stdout")
+                self._message(stream, bytes(buf[pos + 8 : pos + 8 + size]), out)
+                pos += 8 + size
+        del buf[:pos]
+        return out
+
+    def finish(self) -> list[Line]:
+        """The stream ended: emit what is still pending (a last partial, or a TTY line with no newline)."""
+        out: list[Line] = []
+        if self.tty and self._buf:
+            self._message("stdout", bytes(self._buf), out, final=True)
+        self._buf.clear()
+        for stream in list(self._pending):
+            self._complete(stream, out)
+        return out
+
+    def _message(self, stream: str, payload: bytes, out: list[Line], final: bool = False) -> None:
+        space = payload.find(b" ")
+        try:
+            ts = parse_docker_ts(payload[:space]) if space > 0 else -1
+        except ValueError:
+            ts = -1
+        if ts < 0:
+            # Not a timestamped message (never seen from a healthy daemon): keep it, timestamped now-ish.
+            self.bad_messages += 1
+            ts = max(self._last_ts, 0)
+            body = payload
+        else:
+            body = payload[space + 1 :]
+        complete = body.endswith(b"\n") or final
+        if body.endswith(b"\n"):
+            body = body[:-1]
+            if self.tty and body.endswith(b"\r"):
+                body = body[:-1]
+        pending = self._pending.get(stream)
+        if pending is None and complete:
+            self._emit(ts, stream, body, [], out)
+            return
+        if pending is None:
+            pending = self._pending[stream] = _Pending(ts)
+        room = self.max_line_bytes - pending.size
+        if len(body) > room:
+            body = body[: max(room, 0)]
+            pending.truncated = True
+        if body:
+            pending.parts.append(body)
+            pending.size += len(body)
+        if complete:
+            self._complete(stream, out)
+
+    def _complete(self, stream: str, out: list[Line]) -> None:
+        pending = self._pending.pop(stream)
+        flags = ["truncated"] if pending.truncated else []
+        self._emit(pending.ts, stream, b"".join(pending.parts), flags, out)
+
+    def _emit(self, ts: int, stream: str, body: bytes, flags: list[str], out: list[Line]) -> None:
+        if len(body) > self.max_line_bytes:
+            body = body[: self.max_line_bytes]
+            flags = [*flags, "truncated"]
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            text = body.decode(errors="replace")
+            flags = [*flags, "invalid_utf8"]
+        seen = self._seen_at
+        ordinal = seen.get(ts, 0)
+        seen[ts] = ordinal + 1
+        if ts > self._last_ts:
+            self._last_ts = ts
+            if len(seen) > 4096:
+                horizon = ts - ORDINAL_HORIZON_NS
+                self._seen_at = {t: n for t, n in seen.items() if t >= horizon}
+        out.append([ts, ordinal, stream, text, flags])

@@ -1,0 +1,125 @@
+"""Helpers for tests that run the real pipeline against the local stack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from logfleet import es, setup
+from logfleet.config import Settings
+from logfleet.stack import IMAGE
+
+
+def isolated(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings with their own topics, consumer groups, namespace and state dir, for one test."""
+    tag = uuid.uuid4().hex[:8]
+    return dataclasses.replace(
+        settings,
+        topic_raw=f"raw-{tag}",
+        topic_events=f"events-{tag}",
+        topic_dlq=f"dlq-{tag}",
+        topic_partitions=3,
+        processor_group=f"proc-{tag}",
+        indexer_group=f"idx-{tag}",
+        namespace=f"t{tag}",
+        state_dir=str(tmp_path / "state"),
+        bulk_interval_s=0.3,
+    )
+
+
+async def prepare(settings: Settings) -> None:
+    """Create the test's topics and the templates."""
+    await setup.setup_kafka(settings)
+    await setup.setup_elasticsearch(settings)
+
+
+def docker_client(settings: Settings) -> Any:
+    """A blocking docker SDK client for the stack's engine (for starting test containers)."""
+    return docker.DockerClient(base_url=settings.docker_host)
+
+
+def start_container(settings: Settings, script: str, name: str | None = None, **kwargs: Any) -> Any:
+    """Start a busybox container running ``sh -c script``; returns the SDK container."""
+    client = docker_client(settings)
+    return client.containers.run(
+        IMAGE, ["sh", "-c", script], name=name or f"t-{uuid.uuid4().hex[:10]}", detach=True, init=True, **kwargs
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(*daemons: Any) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Run daemons as tasks for the block; stop them gracefully after it and re-raise their errors."""
+    tasks = [asyncio.create_task(d.run()) for d in daemons]
+    try:
+        yield tasks
+    finally:
+        for daemon in daemons:
+            daemon.stop()
+        done, pending = await asyncio.wait(tasks, timeout=30)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+
+async def count_docs(settings: Settings, container_name: str) -> int:
+    """Documents of a container in the namespace's log streams."""
+    async with es.client(settings) as client:
+        answer = await client.count(
+            index=f"logs-*-{settings.namespace}",
+            query={"term": {"container.name": container_name}},
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+    return int(answer["count"])
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
+    """Await ``predicate()`` until it returns something truthy; returns it, or the last value on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await predicate()
+        if value or loop.time() > deadline:
+            return value
+        await asyncio.sleep(interval)
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """Environment that points the ``logfleet`` CLI at these settings."""
+    env = dict(os.environ)
+    env.update(
+        DOCKER_HOST=settings.docker_host,
+        LOGFLEET_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+        LOGFLEET_ES_URL=settings.es_url,
+        LOGFLEET_NAMESPACE=settings.namespace,
+        LOGFLEET_STATE_DIR=settings.state_dir,
+        LOGFLEET_TOPIC_RAW=settings.topic_raw,
+        LOGFLEET_TOPIC_EVENTS=settings.topic_events,
+        LOGFLEET_TOPIC_DLQ=settings.topic_dlq,
+        LOGFLEET_STACK_DIR="/nonexistent-stack",
+    )
+    return env
+
+
+def logfleet_cli(settings: Settings, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real ``logfleet`` console entry point in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "logfleet", *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
