@@ -1,0 +1,1 @@
+"""Subcommand groups of the ``logfleet`` CLI, each registered in :mod:`logfleet.cli`."""

@@ -1,0 +1,495 @@
+"""The local default stack: a Docker Engine, Kafka and Elasticsearch on this machine.
+
+``up`` reuses a Docker Engine that already answers (``DOCKER_HOST``, then ``/var/run/docker.sock``) or
+starts a private ``dockerd`` under ``<stack_dir>/docker``; makes sure the image ``local/busybox:1`` exists
+(built from the host's static busybox, since no registry can be reached); and starts ``noida-db``, one
+local binary that speaks the Kafka protocol and the Elasticsearch REST API. Every process it starts runs
+detached (its own session), so it outlives the command that started it, and its pid goes into
+``<stack_dir>/stack.json``. ``down`` stops exactly those pids, and only while they still are the program
+that was started there. The record's ``settings`` are read by :func:`logfleet.config.read_stack_record`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import fcntl
+import io
+import os
+import shlex
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from logfleet.config import Settings
+from logfleet.errors import StackError
+
+IMAGE = "local/busybox:1"
+SYSTEM_DOCKER = "unix:///var/run/docker.sock"
+DOCKERD = "/usr/sbin/dockerd"
+NOIDA_PIN = "noida-db==0.2.3"
+DEFAULT_KAFKA_PORT = 9092
+DEFAULT_ES_PORT = 9200
+_SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes including the terminating NUL
+_LONGEST_SOCKET = "exec/containerd/containerd.sock.ttrpc"  # the longest socket dockerd makes under D
+_PROGRAMS = ("dockerd", "containerd", "noida-db")  # what may be left of a stack once its leader is gone
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started by this process, kept to reap them
+
+
+@dataclasses.dataclass
+class StackRecord:
+    """What ``up`` found or started; ``started`` holds the pids ``down`` may stop."""
+
+    stack_dir: Path
+    docker_host: str
+    kafka_bootstrap: str
+    es_url: str
+    state_dir: str
+    docker_source: str = ""
+    started: dict[str, int | None] = dataclasses.field(
+        default_factory=lambda: {"dockerd": None, "noida": None})
+    started_now: list[str] = dataclasses.field(default_factory=list)
+    reused: list[str] = dataclasses.field(default_factory=list)
+
+    def settings(self) -> dict[str, str]:
+        """The connection settings, keyed like :class:`logfleet.config.Settings` fields."""
+        return {"docker_host": self.docker_host, "kafka_bootstrap": self.kafka_bootstrap,
+                "es_url": self.es_url, "state_dir": self.state_dir}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"settings": self.settings(), "started": dict(self.started),
+                "docker": {"source": self.docker_source}}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def docker_answers(host: str, timeout: float = 3.0) -> bool:
+    """Whether a Docker Engine answers ``/_ping`` at ``host`` (``unix://...`` or ``tcp://...``)."""
+    if host.startswith("unix://") and not os.path.exists(host[len("unix://"):]):
+        return False
+    import docker  # the SDK is slow to import; most commands never need it
+
+    try:
+        with contextlib.closing(docker.APIClient(base_url=host, timeout=timeout)) as client:
+            return bool(client.ping())
+    except Exception:
+        return False
+
+
+def _tcp_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as resp:
+            return int(resp.status) == 200
+    except Exception:
+        return False
+
+
+def read_record(stack_dir: Path) -> StackRecord | None:
+    """The record ``up`` wrote in ``stack_dir``, or None when there is none."""
+    try:
+        raw = orjson.loads((stack_dir / "stack.json").read_bytes())
+        settings = raw["settings"]
+        started = {k: (int(v) if v else None) for k, v in raw.get("started", {}).items()}
+        return StackRecord(stack_dir, str(settings["docker_host"]), str(settings["kafka_bootstrap"]),
+                           str(settings["es_url"]), str(settings["state_dir"]),
+                           str(raw.get("docker", {}).get("source", "")),
+                           {"dockerd": started.get("dockerd"), "noida": started.get("noida")})
+    except (OSError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _write_record(record: StackRecord) -> None:
+    path = record.stack_dir / "stack.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(record.to_json(), option=orjson.OPT_INDENT_2))
+    tmp.replace(path)
+
+
+def _proc_argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, process group) of a live process, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[2])
+
+
+def _alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None and child.poll() is not None:  # reap our own exited child
+        _CHILDREN.pop(pid, None)
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
+def _mentions(argv: list[str], marker: Path) -> bool:
+    return any(a.endswith(str(marker)) or f"{marker}/" in a for a in argv)
+
+
+def _is_ours(pid: int, program: str, marker: Path) -> bool:
+    """Whether ``pid`` still runs ``program`` with ``marker`` (a path under the stack dir) in its argv."""
+    argv = _proc_argv(pid)
+    return _alive(pid) and any(Path(a).name == program for a in argv[:2]) and _mentions(argv, marker)
+
+
+def _pids_mentioning(marker: Path, group: int | None = None) -> list[int]:
+    """Live dockerd/containerd/noida-db processes whose argv mentions ``marker``, and group ``group``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        stat = _proc_stat(pid)
+        if stat is None or stat[0] in ("Z", "X"):
+            continue
+        argv = _proc_argv(pid)
+        if stat[1] == group or (Path(argv[0]).name.startswith(_PROGRAMS) and _mentions(argv, marker)):
+            found.append(pid)
+    return found
+
+
+def _log_tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    kept = [line for line in text if "GLIBC_2.39" not in line]
+    return " | ".join(kept[-lines:]) or "(empty log)"
+
+
+def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, close_fds=True)
+    _CHILDREN[proc.pid] = proc
+    return proc
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def _stop(pid: int, marker: Path, grace: float = 10.0) -> None:
+    """SIGTERM ``pid`` (and its group), SIGKILL after ``grace`` seconds, then whatever mentions ``marker``."""
+    _kill_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and (_alive(pid) or _pids_mentioning(marker, pid)):
+        time.sleep(0.05)
+    for left in [pid, *_pids_mentioning(marker, pid)]:
+        _kill_group(left, signal.SIGKILL)
+    while _alive(pid):
+        time.sleep(0.05)
+    _CHILDREN.pop(pid, None)
+
+
+@contextlib.contextmanager
+def _locked(stack_dir: Path) -> Iterator[None]:
+    stack_dir.mkdir(parents=True, exist_ok=True)
+    with open(stack_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _start_dockerd(stack_dir: Path) -> tuple[str, int, str]:
+    d = stack_dir / "docker"
+    host = f"unix://{d}/docker.sock"
+    longest = max(len(f"{d}/docker.sock".encode()), len(f"{d}/{_LONGEST_SOCKET}".encode()))
+    if longest > _SUN_PATH_MAX:
+        raise StackError(f"stack dir {stack_dir} is too long for dockerd's Unix sockets "
+                         f"({longest} > {_SUN_PATH_MAX} bytes); use a shorter --stack-dir")
+    if not os.access(DOCKERD, os.X_OK):
+        raise StackError(f"{DOCKERD} not found: apt-get install docker.io, or set DOCKER_HOST")
+    if os.geteuid() != 0:
+        raise StackError("no Docker Engine answers and starting a private dockerd needs root; "
+                         "run as root or set DOCKER_HOST")
+    log = stack_dir / "dockerd.log"
+    for driver in ("overlay2", "vfs"):
+        proc = _spawn([DOCKERD, "--data-root", f"{d}/data", "--exec-root", f"{d}/exec",
+                       "--pidfile", f"{d}/dockerd.pid", "-H", host, f"--storage-driver={driver}",
+                       "--iptables=false", "--ip6tables=false", "--bridge=none",
+                       "--exec-opt", "native.cgroupdriver=cgroupfs"], log)
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline and proc.poll() is None:
+            if docker_answers(host, timeout=1.0):
+                return host, proc.pid, driver
+            time.sleep(0.1)
+        if proc.poll() is None:
+            _stop(proc.pid, d)
+            raise StackError(f"dockerd did not answer on {host} within 20 s: {_log_tail(log)}")
+        _CHILDREN.pop(proc.pid, None)
+    raise StackError(f"dockerd exited with overlay2 and with vfs: {_log_tail(log)}")
+
+
+def _busybox() -> Path:
+    for candidate in (Path("/bin/busybox"), Path("/usr/bin/busybox")):
+        if candidate.is_file():
+            break
+    else:
+        raise StackError("no busybox binary to build the test image from: apt-get install busybox-static")
+    head = candidate.read_bytes()
+    if head[:4] == b"\x7fELF" and head[4] == 2:  # 64-bit: does it ask for a dynamic loader (PT_INTERP)?
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        types = [struct.unpack_from("<I", head, phoff + i * phentsize)[0] for i in range(phnum)]
+        if 3 in types:
+            raise StackError(f"{candidate} is dynamically linked: apt-get install busybox-static")
+    return candidate
+
+
+def ensure_image(docker_host: str) -> bool:
+    """Make sure :data:`IMAGE` exists in that engine; True when it had to be built."""
+    import docker
+
+    api: Any = None
+    try:
+        api = docker.APIClient(base_url=docker_host, timeout=60)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            api.inspect_image(IMAGE)
+            return False
+        busybox = _busybox()
+        names = subprocess.run([str(busybox), "--list"], capture_output=True, text=True, check=True)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for folder, mode in (("bin", 0o755), ("etc", 0o755), ("tmp", 0o1777)):
+                info = tarfile.TarInfo(folder)
+                info.type, info.mode = tarfile.DIRTYPE, mode
+                tar.addfile(info)
+            info = tar.gettarinfo(str(busybox.resolve()), arcname="bin/busybox")
+            info.uid, info.gid, info.uname, info.gname = 0, 0, "root", "root"
+            with open(busybox, "rb") as binary:
+                tar.addfile(info, binary)
+            for name in {*names.stdout.split(), "sh"} - {"busybox"}:
+                info = tarfile.TarInfo(f"bin/{name}")
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, "busybox", 0o777
+                tar.addfile(info)
+        repository, tag = IMAGE.rsplit(":", 1)
+        api.import_image_from_data(buf.getvalue(), repository=repository, tag=tag,
+                                   changes=["ENV PATH=/bin", 'CMD ["sh"]'])
+        api.inspect_image(IMAGE)
+        return True
+    except docker.errors.DockerException as exc:
+        raise StackError(f"cannot make image {IMAGE} on {docker_host}: {exc}") from exc
+    finally:
+        if api is not None:
+            api.close()
+
+
+def _start_noida(stack_dir: Path, kafka_port: int, es_port: int) -> int:
+    beside = Path(sys.executable).parent / "noida-db"  # the venv's, even when it is not on PATH
+    binary = str(beside) if os.access(beside, os.X_OK) else shutil.which("noida-db")
+    if binary is None:
+        raise StackError(f"noida-db (Kafka and Elasticsearch stand-in) not found: pip install {NOIDA_PIN}")
+    data, log = stack_dir / "noida", stack_dir / "noida.log"
+    data.mkdir(parents=True, exist_ok=True)
+    proc = _spawn([binary, "start", "--only", "kafka,elasticsearch", "--host", "127.0.0.1",
+                   "--kafka-port", str(kafka_port), "--elasticsearch-port", str(es_port),
+                   "--data-dir", str(data)], log)
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _tcp_answers(kafka_port) and _http_ok(f"http://127.0.0.1:{es_port}/"):
+            return proc.pid
+        time.sleep(0.1)
+    if proc.poll() is None:
+        _stop(proc.pid, data)
+        raise StackError(f"noida-db did not answer on ports {kafka_port}/{es_port} within 30 s: "
+                         f"{_log_tail(log)}")
+    _CHILDREN.pop(proc.pid, None)
+    raise StackError(f"noida-db exited with code {proc.returncode}: {_log_tail(log)}")
+
+
+def _pick_ports(kafka_port: int | None, es_port: int | None) -> tuple[int, int]:
+    kafka = kafka_port or DEFAULT_KAFKA_PORT
+    if not _port_free(kafka):
+        kafka = free_port()
+    es = es_port or DEFAULT_ES_PORT
+    while es == kafka or not _port_free(es):
+        es = free_port()
+    return kafka, es
+
+
+def up(stack_dir: Path, *, kafka_port: int | None = None, es_port: int | None = None,
+       private_docker: bool = False) -> StackRecord:
+    """Start what is missing of the stack in ``stack_dir`` and record it; safe to run again."""
+    stack_dir = Path(stack_dir).absolute()
+    docker_dir, noida_dir = stack_dir / "docker", stack_dir / "noida"
+    with _locked(stack_dir):
+        old = read_record(stack_dir) or StackRecord(stack_dir, "", "", "", "")
+        rec = StackRecord(stack_dir, "", "", "", str(stack_dir / "state"))
+        Path(rec.state_dir).mkdir(exist_ok=True)
+        noida = old.started.get("noida")
+        noida_ok = bool(noida and _is_ours(noida, "noida-db", noida_dir)
+                        and _tcp_answers(int(old.kafka_bootstrap.rsplit(":", 1)[1]))
+                        and _http_ok(old.es_url + "/"))
+        if noida_ok:
+            rec.kafka_bootstrap, rec.es_url, rec.started["noida"] = old.kafka_bootstrap, old.es_url, noida
+        else:
+            if noida and _is_ours(noida, "noida-db", noida_dir):  # ours, but it does not answer
+                _stop(noida, noida_dir)
+            kafka, es = _pick_ports(kafka_port, es_port)
+            rec.kafka_bootstrap, rec.es_url = f"127.0.0.1:{kafka}", f"http://127.0.0.1:{es}"
+
+        dockerd = old.started.get("dockerd")
+        if dockerd and _is_ours(dockerd, "dockerd", docker_dir) and docker_answers(old.docker_host):
+            rec.docker_host, rec.docker_source, rec.started["dockerd"] = old.docker_host, "private", dockerd
+            rec.reused.append(f"dockerd (pid {dockerd}) at {old.docker_host}")
+        else:
+            if dockerd and _is_ours(dockerd, "dockerd", docker_dir):  # ours, but it does not answer
+                _stop(dockerd, docker_dir)
+            candidates = [] if private_docker else [
+                (os.environ.get("DOCKER_HOST", ""), "DOCKER_HOST"), (SYSTEM_DOCKER, SYSTEM_DOCKER)]
+            for host, source in candidates:
+                if host and docker_answers(host):
+                    rec.docker_host, rec.docker_source = host, source
+                    rec.reused.append(f"Docker Engine at {host} (from {source})")
+                    break
+            else:
+                host, pid, driver = _start_dockerd(stack_dir)
+                rec.docker_host, rec.docker_source, rec.started["dockerd"] = host, "private", pid
+                rec.started_now.append(f"dockerd (pid {pid}, {driver}) at {host}")
+        _write_record(rec)  # from here on, `down` can stop what was started even if the rest fails
+        if ensure_image(rec.docker_host):
+            rec.started_now.append(f"image {IMAGE} (built from the host's busybox)")
+
+        what = f"Kafka {rec.kafka_bootstrap}, Elasticsearch {rec.es_url}"
+        if noida_ok:
+            rec.reused.append(f"noida-db (pid {noida}): {what}")
+        else:
+            ports = int(rec.kafka_bootstrap.rsplit(":", 1)[1]), int(rec.es_url.rsplit(":", 1)[1])
+            rec.started["noida"] = _start_noida(stack_dir, *ports)
+            rec.started_now.append(f"noida-db (pid {rec.started['noida']}): {what}")
+            _write_record(rec)
+        return rec
+
+
+def _kill_containers(docker_host: str) -> None:
+    """SIGKILL every running container of our private engine, so that dockerd stops at once."""
+    import docker
+
+    with contextlib.suppress(Exception), contextlib.closing(
+            docker.APIClient(base_url=docker_host, timeout=10)) as api:
+        for container in api.containers(quiet=True):
+            with contextlib.suppress(docker.errors.DockerException):
+                api.kill(container["Id"])
+
+
+def _umount_under(path: Path) -> None:
+    try:
+        mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    except OSError:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for point in sorted(mounts, key=len, reverse=True):
+        point = point.replace("\\040", " ")
+        if point == str(path) or point.startswith(f"{path}/"):
+            libc.umount2(point.encode(), 2)  # MNT_DETACH
+
+
+def down(stack_dir: Path, *, purge: bool = False) -> list[str]:
+    """Stop what ``up`` started in ``stack_dir`` (``purge``: delete its data too); returns what stopped."""
+    stack_dir = Path(stack_dir).absolute()
+    if not stack_dir.exists():
+        return []
+    stopped: list[str] = []
+    with _locked(stack_dir):
+        rec = read_record(stack_dir)
+        if rec is not None:
+            for name, program, marker in (("noida", "noida-db", stack_dir / "noida"),
+                                          ("dockerd", "dockerd", stack_dir / "docker")):
+                pid = rec.started.get(name)
+                if pid and _is_ours(pid, program, marker):
+                    if name == "dockerd":
+                        _kill_containers(rec.docker_host)
+                    _stop(pid, marker)
+                    stopped.append(f"{program} (pid {pid})")
+                rec.started[name] = None
+            _write_record(rec)
+        ours = {"docker", "noida", "state", "stack.json", "stack.tmp", "dockerd.log", "noida.log", ".lock"}
+        if purge and (rec is not None or {p.name for p in stack_dir.iterdir()} <= ours):
+            for leftover in _pids_mentioning(stack_dir / "docker"):
+                _kill_group(leftover, signal.SIGKILL)
+            _umount_under(stack_dir)
+            for name in ours:
+                if (stack_dir / name).is_dir():
+                    shutil.rmtree(stack_dir / name, ignore_errors=True)
+                else:
+                    (stack_dir / name).unlink(missing_ok=True)
+    if purge:
+        with contextlib.suppress(OSError):
+            stack_dir.rmdir()
+    return stopped
+
+
+def status(stack_dir: Path) -> dict[str, Any]:
+    """Each component of the stack in ``stack_dir``, with its address and whether it answers."""
+    stack_dir = Path(stack_dir).absolute()
+    d = Settings()  # nothing recorded: show the addresses logfleet would use by default
+    rec = read_record(stack_dir) or StackRecord(
+        stack_dir, os.environ.get("DOCKER_HOST", d.docker_host), d.kafka_bootstrap, d.es_url, d.state_dir)
+    kafka_port = int(rec.kafka_bootstrap.rsplit(":", 1)[1])
+    dockerd, noida = rec.started.get("dockerd"), rec.started.get("noida")
+    dockerd = dockerd if dockerd and _is_ours(dockerd, "dockerd", stack_dir / "docker") else None
+    noida = noida if noida and _is_ours(noida, "noida-db", stack_dir / "noida") else None
+    return {
+        "stack_dir": str(stack_dir),
+        "recorded": (stack_dir / "stack.json").exists(),
+        "docker": {"address": rec.docker_host, "answers": docker_answers(rec.docker_host),
+                   "source": rec.docker_source or None,
+                   "pid": dockerd},
+        "kafka": {"address": rec.kafka_bootstrap, "answers": _tcp_answers(kafka_port),
+                  "pid": noida},
+        "elasticsearch": {"address": rec.es_url, "answers": _http_ok(rec.es_url + "/"),
+                          "pid": noida},
+        "state_dir": rec.state_dir,
+    }
+
+
+def env_lines(record: StackRecord) -> list[str]:
+    """Shell ``export`` lines that point logfleet and the Docker CLI at this stack."""
+    return [f"export {key}={shlex.quote(value)}" for key, value in (
+        ("DOCKER_HOST", record.docker_host), ("LOGFLEET_KAFKA_BOOTSTRAP", record.kafka_bootstrap),
+        ("LOGFLEET_ES_URL", record.es_url), ("LOGFLEET_STATE_DIR", record.state_dir))]

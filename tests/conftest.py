@@ -1,0 +1,55 @@
+"""Session fixtures shared by every test: the local stack (Docker, Kafka, Elasticsearch).
+
+Tests that need servers take the ``stack`` fixture (a :class:`logfleet.config.Settings` pointing at the
+stack) and carry ``@pytest.mark.servers``. The stack is started once per session in a fresh short folder
+under /tmp, with free ports, and stopped (its data deleted) at the end. A Docker Engine that already
+answers at DOCKER_HOST or /var/run/docker.sock is reused; otherwise a private dockerd is started.
+Set ``LOGFLEET_SKIP_SERVERS=1`` to skip the ``servers`` tests (CI never does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from logfleet.config import Settings
+from logfleet.stack import IMAGE, SYSTEM_DOCKER, docker_answers, down, free_port, up
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("LOGFLEET_SKIP_SERVERS") != "1":
+        return
+    skip = pytest.mark.skip(reason="LOGFLEET_SKIP_SERVERS=1: tests that need the local stack are skipped")
+    for item in items:
+        if item.get_closest_marker("servers") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Settings]:
+    """Settings pointing at a local stack started for this session (and stopped after it)."""
+    stack_dir = Path(tempfile.mkdtemp(prefix="lf", dir="/tmp"))
+    hosts = [host for host in (os.environ.get("DOCKER_HOST", ""), SYSTEM_DOCKER) if host]
+    private = not any(docker_answers(host) for host in hosts)
+    try:
+        record = up(stack_dir, kafka_port=free_port(), es_port=free_port(), private_docker=private)
+        yield dataclasses.replace(
+            Settings(),
+            docker_host=record.docker_host,
+            kafka_bootstrap=record.kafka_bootstrap,
+            es_url=record.es_url,
+            state_dir=str(stack_dir / "state"),
+        )
+    finally:
+        down(stack_dir, purge=True)
+
+
+@pytest.fixture(scope="session")
+def docker_image(stack: Settings) -> str:
+    """A small image (busybox: sh, echo, seq, awk, sleep, ...) present in the stack's Docker Engine."""
+    return IMAGE
