@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from logfleet import __version__
+from logfleet.commands.stack import stack_group
 from logfleet.config import Settings, load_settings
 from logfleet.errors import LogfleetError
 from logfleet.telemetry import configure_logging
@@ -194,15 +195,7 @@ def audit_search(ctx: click.Context, /, query: str, fmt: str, limit: int, **filt
     click.echo(render(_run(go), fmt), nl=False)
 
 
-def _register_optional() -> None:
-    try:
-        from logfleet.commands.stack import stack_group
-    except ImportError:  # pragma: no cover - the stack commands are part of the package
-        return
-    cli.add_command(stack_group)
-
-
-_register_optional()
+cli.add_command(stack_group)
 
 
 def main() -> None:

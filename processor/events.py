@@ -2,9 +2,11 @@
 
 Each line becomes an ECS-shaped event: ``@timestamp`` is Docker's timestamp with nanoseconds,
 ``event.sequence`` the line's ordinal within it, ``event.id`` the deterministic id that is also the
-document ``_id``. Container, host and service fields come once per record. The output is the body of
-a ``_bulk`` request (a ``create`` action line and a document line per event), so the indexer can pass
-it to Elasticsearch without decoding it again.
+document ``_id``. ``event.original`` is kept when it differs from ``message`` (for plain text the
+message is the original line, and storing it twice would double the index). Container, host and
+service fields come once per record. The output is the body of a ``_bulk`` request (a ``create``
+action line and a document line per event), so the indexer can pass it to Elasticsearch without
+decoding it again.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class EventBuilder:
             _object(doc, "host")["name"] = host
             event = _object(doc, "event")
             event.update(id=eid, sequence=ordinal, ingested=ingested, dataset=dataset)
-            if self.keep_original:
+            if self.keep_original and doc.get("message") != text:
                 event["original"] = text
             pipeline: dict[str, Any] = {"format": parsed.format}
             if flags:

@@ -127,6 +127,7 @@ class Follower:
         """Read from just after ``position``; return the position of the last line read."""
         assembler = LineAssembler(meta.tty, self.settings.max_line_bytes)
         skip = _ResumeSkip(position)
+        log.info("reading", container=meta.name, since=skip.since, follow=follow, resume=position)
         batch: list[Line] = []
         batch_bytes = 0
         flush_every = self.settings.flush_interval_s

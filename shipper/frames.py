@@ -22,7 +22,7 @@ from typing import Any
 from logfleet.model import parse_docker_ts
 
 STREAMS = {1: "stdout", 2: "stderr"}
-ORDINAL_HORIZON_NS = 10 * 1_000_000_000
+ORDINAL_HORIZON_NS = 100_000_000  # stdout/stderr skew is microseconds; 100 ms is ample
 Line = list[Any]  # [ts_ns, ordinal, stream, text, flags]
 
 
@@ -46,6 +46,7 @@ class LineAssembler:
         self._pending: dict[str, _Pending] = {}
         self._last_ts = -1
         self._seen_at: dict[int, int] = {}
+        self._prune_at = 4096
         self.bad_messages = 0
 
     def feed(self, data: bytes) -> list[Line]:
@@ -136,7 +137,8 @@ class LineAssembler:
         seen[ts] = ordinal + 1
         if ts > self._last_ts:
             self._last_ts = ts
-            if len(seen) > 4096:
+            if len(seen) > self._prune_at:
                 horizon = ts - ORDINAL_HORIZON_NS
                 self._seen_at = {t: n for t, n in seen.items() if t >= horizon}
+                self._prune_at = max(4096, 2 * len(self._seen_at))
         out.append([ts, ordinal, stream, text, flags])

@@ -85,10 +85,10 @@ async def count_docs(settings: Settings, container_name: str) -> int:
     return int(answer["count"])
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
-    """Await ``predicate()`` until it returns something truthy; returns it, or the last value on timeout."""
+async def wait_for(predicate: Callable[[], Any], within: float, interval: float = 0.5) -> Any:
+    """Await ``predicate()`` until it returns something truthy; returns it, or the last value after ``within`` s."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         value = await predicate()
         if value or loop.time() > deadline:
@@ -122,4 +122,41 @@ def logfleet_cli(settings: Settings, *args: str, timeout: float = 60) -> subproc
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+async def read_topic(settings: Settings, topic: str) -> list[Any]:
+    """Every record of a topic, from the beginning to its current end (no consumer group)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            await consumer.stop()
+            consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+            await consumer.start()
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+            consumer.unsubscribe()
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for part in batch.values():
+                records.extend(part)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def spawn_cli(settings: Settings, *args: str, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``logfleet ARGS`` as a separate process (to kill it), its output going to ``log_path``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "logfleet", *args],
+        env=cli_env(settings),
+        stdout=open(log_path, "ab"),
+        stderr=subprocess.STDOUT,
     )
