@@ -47,6 +47,9 @@ class Settings:
     batch_lines: int = 1000
     batch_bytes: int = 512 * 1024
     flush_interval_s: float = 0.2
+    checkpoint_interval_s: float = 0.25
+    include: str = ""
+    exclude: str = ""
     bulk_docs: int = 2000
     bulk_bytes: int = 8 * 1024 * 1024
     bulk_interval_s: float = 1.0

@@ -22,7 +22,7 @@ from logfleet.docker_api import ContainerGone, DockerClient
 from logfleet.errors import LogfleetError
 from logfleet.telemetry import get_logger
 from shipper.checkpoints import CheckpointStore
-from shipper.containers import is_selected, own_container_id
+from shipper.containers import Selector, own_container_id
 from shipper.follower import Follower, ShipperStats
 
 log = get_logger("shipper")
@@ -43,7 +43,7 @@ class Shipper:
         self.checkpoints = CheckpointStore(Path(settings.state_dir) / "shipper-checkpoints.json")
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
-        self._self_id = own_container_id()
+        self.selector = Selector(settings.include, settings.exclude, own_container_id())
 
     def stop(self) -> None:
         """Ask the daemon to finish: stop reading, flush, checkpoint, return from :meth:`run`."""
@@ -72,7 +72,7 @@ class Shipper:
 
     async def _flush_checkpoints(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.settings.checkpoint_interval_s)
             self.checkpoints.save()
 
     async def _discover(self, docker: DockerClient, producer: Any) -> None:
@@ -82,14 +82,17 @@ class Shipper:
             try:
                 await docker.ping()
                 for summary in await docker.list_containers(all_=True):
-                    self._consider(summary["Id"], summary.get("Labels") or {}, docker, producer)
+                    names = summary.get("Names") or [""]
+                    labels = summary.get("Labels") or {}
+                    self._consider(summary["Id"], names[0], summary.get("Image", ""), labels, docker, producer)
                 attempt = 0
                 async for event in docker.events(since=since, filters=EVENT_FILTERS):
                     since = event.get("timeNano", since * 1e9) / 1e9
                     cid = event.get("id") or event.get("Actor", {}).get("ID", "")
-                    labels = event.get("Actor", {}).get("Attributes", {}) or {}
+                    attributes = dict(event.get("Actor", {}).get("Attributes", {}) or {})
+                    name, image = attributes.pop("name", ""), attributes.pop("image", "")
                     if event.get("Action") == "start":
-                        self._consider(cid, labels, docker, producer)
+                        self._consider(cid, name, image, attributes, docker, producer)
                     elif event.get("Action") == "destroy":
                         self.checkpoints.mark_removed(cid)
                 raise LogfleetError("events stream ended")
@@ -100,11 +103,13 @@ class Shipper:
                 log.warning("docker_reconnect", error=str(exc), retry_in=round(delay, 2))
                 await asyncio.sleep(delay)
 
-    def _consider(self, cid: str, labels: dict[str, str], docker: DockerClient, producer: Any) -> None:
+    def _consider(
+        self, cid: str, name: str, image: str, labels: dict[str, str], docker: DockerClient, producer: Any
+    ) -> None:
         task = self._followers.get(cid)
         if task is not None and not task.done():
             return
-        if not is_selected(labels, cid, self._self_id):
+        if not self.selector.selects(cid, name, image, labels):
             return
         self._followers[cid] = asyncio.create_task(self._supervise(cid, docker, producer))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +53,15 @@ def stack() -> Iterator[Settings]:
 def docker_image(stack: Settings) -> str:
     """A small image (busybox: sh, echo, seq, awk, sleep, ...) present in the stack's Docker Engine."""
     return IMAGE
+
+
+@pytest.fixture
+async def pipeline_settings(stack: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings isolated for one test (own topics, groups, namespace), with topics and templates
+    created; the test's data streams are deleted afterwards to keep the shared server small."""
+    from tests.support import drop_namespace, isolated, prepare
+
+    settings = isolated(stack, tmp_path)
+    await prepare(settings)
+    yield settings
+    await drop_namespace(settings)

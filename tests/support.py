@@ -34,6 +34,7 @@ def isolated(settings: Settings, tmp_path: Path) -> Settings:
         namespace=f"t{tag}",
         state_dir=str(tmp_path / "state"),
         bulk_interval_s=0.3,
+        include=f"label:logfleet.test={tag}",
     )
 
 
@@ -41,6 +42,16 @@ async def prepare(settings: Settings) -> None:
     """Create the test's topics and the templates."""
     await setup.setup_kafka(settings)
     await setup.setup_elasticsearch(settings)
+
+
+async def drop_namespace(settings: Settings) -> None:
+    """Delete a test's data streams: the stand-in server slows down as its stored data grows."""
+    async with es.client(settings) as client:
+        found = await client.indices.get(
+            index=f"logs-*-{settings.namespace}", ignore_unavailable=True, allow_no_indices=True
+        )
+        for name in found:  # wildcard deletes are refused, as on a default real server
+            await client.options(ignore_status=404).indices.delete(index=name)
 
 
 def docker_client(settings: Settings) -> Any:
@@ -51,8 +62,18 @@ def docker_client(settings: Settings) -> Any:
 def start_container(settings: Settings, script: str, name: str | None = None, **kwargs: Any) -> Any:
     """Start a busybox container running ``sh -c script``; returns the SDK container."""
     client = docker_client(settings)
+    labels = dict(kwargs.pop("labels", {}))
+    key, _, value = settings.include.removeprefix("label:").partition("=")
+    if key:
+        labels.setdefault(key, value)  # so the test's own shipper follows it (and no other test's)
     return client.containers.run(
-        IMAGE, ["sh", "-c", script], name=name or f"t-{uuid.uuid4().hex[:10]}", detach=True, init=True, **kwargs
+        IMAGE,
+        ["sh", "-c", script],
+        name=name or f"t-{uuid.uuid4().hex[:10]}",
+        detach=True,
+        init=True,
+        labels=labels,
+        **kwargs,
     )
 
 
@@ -73,12 +94,13 @@ async def running(*daemons: Any) -> AsyncIterator[list[asyncio.Task[None]]]:
                 raise task.exception()  # type: ignore[misc]
 
 
-async def count_docs(settings: Settings, container_name: str) -> int:
-    """Documents of a container in the namespace's log streams."""
+async def count_docs(settings: Settings, container_name: str = "") -> int:
+    """Documents of a container (or all) in the namespace's log streams."""
+    query = {"term": {"container.name": container_name}} if container_name else {"match_all": {}}
     async with es.client(settings) as client:
         answer = await client.count(
             index=f"logs-*-{settings.namespace}",
-            query={"term": {"container.name": container_name}},
+            query=query,
             ignore_unavailable=True,
             allow_no_indices=True,
         )
@@ -109,6 +131,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
         LOGFLEET_TOPIC_EVENTS=settings.topic_events,
         LOGFLEET_TOPIC_DLQ=settings.topic_dlq,
         LOGFLEET_STACK_DIR="/nonexistent-stack",
+        LOGFLEET_INCLUDE=settings.include,
+        LOGFLEET_CHECKPOINT_INTERVAL_S=str(settings.checkpoint_interval_s),
     )
     return env
 

@@ -14,7 +14,7 @@ from indexer.service import Indexer
 from logfleet.config import Settings
 from processor.service import Processor
 from shipper.daemon import Shipper
-from tests.support import count_docs, isolated, logfleet_cli, prepare, running, start_container, wait_for
+from tests.support import count_docs, logfleet_cli, running, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
@@ -42,15 +42,16 @@ async def _search(settings: Settings, name: str) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in result.stdout.splitlines()]
 
 
-async def test_500_lines_arrive_once_each_with_stream_name_and_time(stack: Settings, tmp_path: Path) -> None:
-    settings = isolated(stack, tmp_path)
-    await prepare(settings)
+async def test_500_lines_arrive_once_each_with_stream_name_and_time(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    settings = pipeline_settings
     name = f"skeleton-{uuid.uuid4().hex[:8]}"
     container = start_container(settings, SCRIPT, name=name)
     container.wait(timeout=60)
 
     async with running(Shipper(settings), Processor(settings), Indexer(settings)):
-        assert await wait_for(lambda: _count_is(settings, name, 500), timeout=90)
+        assert await wait_for(lambda: _count_is(settings, name, 500), within=90)
 
     docs = await _search(settings, name)
     expected = _expected()
@@ -74,20 +75,21 @@ async def _count_is(settings: Settings, name: str, want: int) -> bool:
     return await count_docs(settings, name) >= want
 
 
-async def test_running_the_pipeline_twice_creates_no_second_copy(stack: Settings, tmp_path: Path) -> None:
-    settings = isolated(stack, tmp_path)
-    await prepare(settings)
+async def test_running_the_pipeline_twice_creates_no_second_copy(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    settings = pipeline_settings
     name = f"twice-{uuid.uuid4().hex[:8]}"
     start_container(settings, "seq 1 300; seq 1 200 >&2", name=name).wait(timeout=60)
 
     async with running(Shipper(settings), Processor(settings), Indexer(settings)):
-        assert await wait_for(lambda: _count_is(settings, name, 500), timeout=90)
+        assert await wait_for(lambda: _count_is(settings, name, 500), within=90)
 
     # Forget every checkpoint: the second run ships the whole container again.
     (Path(settings.state_dir) / "shipper-checkpoints.json").unlink()
     indexer = Indexer(settings)
     async with running(Shipper(settings), Processor(settings), indexer):
-        assert await wait_for(lambda: _duplicates_reach(indexer, 500), timeout=90)
+        assert await wait_for(lambda: _duplicates_reach(indexer, 500), within=90)
 
     assert await count_docs(settings, name) == 500
 
