@@ -33,7 +33,7 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
         sys.exit(130)
 
 
-def _settings(ctx: click.Context) -> Settings:
+def _settings(ctx: click.Context, daemon: bool = False) -> Settings:
     settings: Settings | None = ctx.obj.get("settings")
     if settings is None:
         try:
@@ -41,7 +41,7 @@ def _settings(ctx: click.Context) -> Settings:
         except LogfleetError as exc:
             click.echo(f"logfleet: {exc}", err=True)
             sys.exit(exc.exit_code)
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, libraries=daemon)
         ctx.obj["settings"] = settings
     return settings
 
@@ -102,7 +102,7 @@ def _daemon_command(name: str, help_text: str, factory: Callable[[Settings], lis
     def command(ctx: click.Context) -> None:
         from logfleet.runner import run_until_signalled
 
-        settings = _settings(ctx)
+        settings = _settings(ctx, daemon=True)
         _run(lambda: run_until_signalled(*factory(settings)))
 
     return click.Command(name, callback=command, help=help_text)

@@ -18,9 +18,32 @@ def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default).decode()
 
 
-def configure_logging(level: str = "info") -> None:
-    """Send structlog output as JSON lines to stderr at the given level."""
+class _JsonFormatter(logging.Formatter):
+    """Standard-library records (aiokafka, elasticsearch) as JSON lines, like our own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _dumps(
+            {
+                "component": record.name,
+                "event": record.getMessage(),
+                "level": record.levelname.lower(),
+                "timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            }
+        )
+
+
+def configure_logging(level: str = "info", libraries: bool = True) -> None:
+    """Send structlog output as JSON lines to stderr at the given level.
+
+    Libraries' own warnings (aiokafka, elasticsearch) become JSON lines too, or, with
+    ``libraries=False`` (one-shot commands, whose errors are reported in one line), are muted.
+    """
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(numeric, logging.WARNING) if libraries else logging.CRITICAL + 1)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

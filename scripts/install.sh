@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what logfleet needs on a Debian bookworm machine, as root: Debian's docker.io and static
+# busybox (for the local stack's test image), then a virtualenv in .venv with logfleet and its
+# test extras. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need+=(docker.io)
+# the image local/busybox:1 needs the static build (a dynamic busybox cannot run inside it)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "installing Debian packages: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -c 'import sys; assert sys.version_info >= (3, 11), sys.version'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "installed: $(.venv/bin/logfleet --version)"
