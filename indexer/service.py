@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from indexer.bulk import BulkWriter, split_items
+from indexer.bulk import BulkStats, BulkWriter, split_items
 from logfleet import es, kafka
 from logfleet.config import Settings
 from logfleet.consume import consume_batches
+from logfleet.metrics import Metric, counters
 from logfleet.telemetry import get_logger
 
 log = get_logger("indexer")
@@ -25,6 +26,25 @@ class Indexer:
     def stop(self) -> None:
         """Finish the batch in hand, commit it and return from :meth:`run`."""
         self.stopping.set()
+
+    def metrics(self) -> list[Metric]:
+        """Counters for ``/metrics``."""
+        stats = self.writer.stats if self.writer else BulkStats()
+        return counters(
+            "indexer",
+            {
+                "created": (stats.created, "Documents Elasticsearch created."),
+                "duplicates": (stats.duplicates, "Items answered 409: already stored, counted as done."),
+                "retried": (stats.retried, "Items retried after 429 or 5xx."),
+                "dead_lettered": (stats.dead_lettered, "Items rejected by Elasticsearch and dead-lettered."),
+                "dead_letters_rejected": (stats.dead_letters_rejected, "Dead letters Elasticsearch rejected too."),
+                "bulk_requests": (stats.requests, "Bulk requests answered."),
+            },
+        )
+
+    def healthy(self) -> bool:
+        """Whether the indexer is running (not stopping)."""
+        return not self.stopping.is_set()
 
     async def run(self) -> None:
         """Consume, bulk-write, commit, until stopped."""

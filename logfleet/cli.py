@@ -103,7 +103,7 @@ def _daemon_command(name: str, help_text: str, factory: Callable[[Settings], lis
         from logfleet.runner import run_until_signalled
 
         settings = _settings(ctx, daemon=True)
-        _run(lambda: run_until_signalled(*factory(settings)))
+        _run(lambda: run_until_signalled(*factory(settings), metrics_port=settings.metrics_port))
 
     return click.Command(name, callback=command, help=help_text)
 

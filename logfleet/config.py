@@ -54,7 +54,7 @@ class Settings:
     bulk_bytes: int = 8 * 1024 * 1024
     bulk_interval_s: float = 1.0
     log_level: str = "info"
-    metrics_port: int = 0
+    metrics_port: int = 9464
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict, with credentials in URLs masked."""

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from typing import Protocol
 
+from logfleet.metrics import MetricsServer, Observable
 from logfleet.telemetry import get_logger
 
 log = get_logger("runner")
 
 
-class Daemon(Protocol):
-    """Anything with an async ``run`` that returns after ``stop`` was called."""
+class Daemon(Observable, Protocol):
+    """Anything with an async ``run`` that returns after ``stop`` was called, and metrics."""
 
     async def run(self) -> None: ...
 
     def stop(self) -> None: ...
 
 
-async def run_until_signalled(*daemons: Daemon, grace_s: float = 15.0) -> None:
+async def run_until_signalled(*daemons: Daemon, metrics_port: int = 0, grace_s: float = 15.0) -> None:
     """Run the daemons together; the first SIGTERM/SIGINT stops all of them, a failure stops the rest.
 
     A daemon that has not returned ``grace_s`` seconds after being asked to stop (one still waiting
@@ -42,14 +44,18 @@ async def run_until_signalled(*daemons: Daemon, grace_s: float = 15.0) -> None:
         loop.add_signal_handler(sig, stop_all, sig.name)
     tasks.extend(asyncio.create_task(d.run()) for d in daemons)
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            if task.exception() is not None:
-                stop_all("failure")
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                raise result
+        async with MetricsServer(metrics_port, daemons):
+            await _wait(tasks, stop_all)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def _wait(tasks: list[asyncio.Task[None]], stop_all: Callable[[str], None]) -> None:
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    if any(not task.cancelled() and task.exception() is not None for task in done):
+        stop_all("failure")
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result

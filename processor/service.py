@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from logfleet import deadletter, kafka
 from logfleet.config import Settings
 from logfleet.consume import consume_batches
+from logfleet.metrics import Metric, counters
 from logfleet.model import decode_raw
 from logfleet.telemetry import get_logger
 from processor.events import EventBuilder
@@ -36,6 +37,21 @@ class Processor:
     def stop(self) -> None:
         """Finish the batch in hand, commit it and return from :meth:`run`."""
         self.stopping.set()
+
+    def metrics(self) -> list[Metric]:
+        """Counters for ``/metrics``."""
+        return counters(
+            "processor",
+            {
+                "records_in": (self.records_in, "Raw records consumed and acknowledged downstream."),
+                "events_out": (self.events_out, "Events produced to the events topic."),
+                "dead_letters": (self.dead_letters, "Records sent to the dead-letter topic."),
+            },
+        )
+
+    def healthy(self) -> bool:
+        """Whether the processor is running (not stopping)."""
+        return not self.stopping.is_set()
 
     async def run(self) -> None:
         """Consume, transform, produce, commit, until stopped."""

@@ -20,6 +20,7 @@ from logfleet import kafka
 from logfleet.config import Settings
 from logfleet.docker_api import ContainerGone, DockerClient
 from logfleet.errors import LogfleetError
+from logfleet.metrics import Metric, counters
 from logfleet.telemetry import get_logger
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import Selector, own_container_id
@@ -43,11 +44,43 @@ class Shipper:
         self.checkpoints = CheckpointStore(Path(settings.state_dir) / "shipper-checkpoints.json")
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
+        self._docker_ok = False
         self.selector = Selector(settings.include, settings.exclude, own_container_id())
 
     def stop(self) -> None:
         """Ask the daemon to finish: stop reading, flush, checkpoint, return from :meth:`run`."""
         self._stopping.set()
+
+    def metrics(self) -> list[Metric]:
+        """Counters and gauges for ``/metrics`` (no per-container labels)."""
+        st = self.stats
+        return [
+            *counters(
+                "shipper",
+                {
+                    "lines_read": (st.lines_read, "Lines read from the Docker Engine API and sent to Kafka."),
+                    "bytes_read": (st.bytes_read, "Bytes read from the Docker Engine API."),
+                    "lines_acked": (st.lines_acked, "Lines Kafka acknowledged."),
+                    "records_sent": (st.records_sent, "Kafka records sent."),
+                    "lines_skipped": (st.lines_skipped, "Lines skipped on resume as already shipped."),
+                    "reconnects": (st.reconnects, "Reconnects to the Docker Engine API (events and logs)."),
+                    "send_errors": (st.send_errors, "Kafka sends that failed (resent from the checkpoint)."),
+                },
+            ),
+            Metric("shipper_containers_followed", "gauge", "Containers being followed.", st.followers),
+            Metric("shipper_records_in_flight", "gauge", "Records sent and not yet acknowledged.", st.in_flight),
+            Metric(
+                "shipper_checkpoint_age_seconds",
+                "gauge",
+                "Age of the oldest checkpoint of a container still being followed.",
+                self.checkpoints.oldest_age(),
+            ),
+            Metric("shipper_docker_connected", "gauge", "1 while the Docker events stream is open.", self._docker_ok),
+        ]
+
+    def healthy(self) -> bool:
+        """Healthy while the Docker Engine answers and nothing is stopping."""
+        return self._docker_ok and not self._stopping.is_set()
 
     async def run(self) -> None:
         """Ship until stopped."""
@@ -86,6 +119,7 @@ class Shipper:
                     labels = summary.get("Labels") or {}
                     self._consider(summary["Id"], names[0], summary.get("Image", ""), labels, docker, producer)
                 attempt = 0
+                self._docker_ok = True
                 async for event in docker.events(since=since, filters=EVENT_FILTERS):
                     since = event.get("timeNano", since * 1e9) / 1e9
                     cid = event.get("id") or event.get("Actor", {}).get("ID", "")
@@ -97,6 +131,7 @@ class Shipper:
                         self.checkpoints.mark_removed(cid)
                 raise LogfleetError("events stream ended")
             except (LogfleetError, OSError) as exc:
+                self._docker_ok = False
                 self.stats.reconnects += 1
                 delay = backoff(attempt)
                 attempt += 1

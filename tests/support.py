@@ -133,6 +133,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
         LOGFLEET_STACK_DIR="/nonexistent-stack",
         LOGFLEET_INCLUDE=settings.include,
         LOGFLEET_CHECKPOINT_INTERVAL_S=str(settings.checkpoint_interval_s),
+        LOGFLEET_METRICS_PORT="0",
     )
     return env
 
@@ -176,11 +177,11 @@ async def read_topic(settings: Settings, topic: str) -> list[Any]:
         await consumer.stop()
 
 
-def spawn_cli(settings: Settings, *args: str, log_path: Path) -> subprocess.Popen[bytes]:
+def spawn_cli(settings: Settings, *args: str, log_path: Path, **env: str) -> subprocess.Popen[bytes]:
     """Start ``logfleet ARGS`` as a separate process (to kill it), its output going to ``log_path``."""
     return subprocess.Popen(
         [sys.executable, "-m", "logfleet", *args],
-        env=cli_env(settings),
+        env={**cli_env(settings), **env},
         stdout=open(log_path, "ab"),
         stderr=subprocess.STDOUT,
     )
