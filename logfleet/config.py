@@ -47,6 +47,7 @@ class Settings:
     batch_lines: int = 1000
     batch_bytes: int = 512 * 1024
     flush_interval_s: float = 0.2
+    multiline_flush_s: float = 1.0
     checkpoint_interval_s: float = 0.25
     include: str = ""
     exclude: str = ""

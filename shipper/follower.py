@@ -25,6 +25,7 @@ from logfleet.telemetry import get_logger
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import meta_from_inspect
 from shipper.frames import Line, LineAssembler
+from shipper.multiline import Joiner
 
 log = get_logger("shipper")
 MAX_IN_FLIGHT = 8
@@ -45,6 +46,30 @@ class ShipperStats:
     in_flight: int = 0
     send_errors: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+
+
+class _Batch:
+    """Lines waiting to be sent as one record, and the checkpoint key of the last one."""
+
+    __slots__ = ("lines", "position", "size")
+
+    def __init__(self, position: tuple[int, int] | None) -> None:
+        self.lines: list[Line] = []
+        self.size = 0
+        self.position = position
+
+    def extend(self, records: list[tuple[Line, tuple[int, int]]]) -> None:
+        for line, last_key in records:
+            self.lines.append(line)
+            self.size += len(line[3]) + 64
+            self.position = last_key
+
+    def full(self, settings: Settings) -> bool:
+        return len(self.lines) >= settings.batch_lines or self.size >= settings.batch_bytes
+
+    def take(self) -> tuple[list[Line], tuple[int, int] | None]:
+        lines, self.lines, self.size = self.lines, [], 0
+        return lines, self.position
 
 
 class _ResumeSkip:
@@ -126,41 +151,38 @@ class Follower:
     ) -> tuple[int, int] | None:
         """Read from just after ``position``; return the position of the last line read."""
         assembler = LineAssembler(meta.tty, self.settings.max_line_bytes)
+        joiner = Joiner.for_labels(meta.labels, self.settings.multiline_flush_s)
         skip = _ResumeSkip(position)
+        batch = _Batch(position)
         log.info("reading", container=meta.name, since=skip.since, follow=follow, resume=position)
-        batch: list[Line] = []
-        batch_bytes = 0
-        flush_every = self.settings.flush_interval_s
-        host = self.settings.host_name
         async with self.docker.logs(self.container_id, follow=follow, since=skip.since) as stream:
             while True:
                 try:
-                    async with asyncio.timeout(flush_every):
+                    async with asyncio.timeout(self.settings.flush_interval_s):
                         chunk = await stream.readany()
                 except TimeoutError:
-                    if batch:
-                        await self._send(host, meta_json, batch)
-                        batch, batch_bytes = [], 0
+                    batch.extend(joiner.expired())
+                    await self._send(meta_json, batch)
                     continue
-                lines = assembler.feed(chunk) if chunk else assembler.finish()
                 self.stats.bytes_read += len(chunk)
-                for line in lines:
-                    if skip.active and skip.already_shipped(line):
-                        self.stats.lines_skipped += 1
-                        continue
-                    position = (line[0], line[1])
-                    batch.append(line)
-                    batch_bytes += len(line[3]) + 64
-                    if len(batch) >= self.settings.batch_lines or batch_bytes >= self.settings.batch_bytes:
-                        await self._send(host, meta_json, batch)
-                        batch, batch_bytes = [], 0
+                lines = assembler.feed(chunk) if chunk else assembler.finish()
+                if skip.active:
+                    kept = [line for line in lines if not (skip.active and skip.already_shipped(line))]
+                    self.stats.lines_skipped += len(lines) - len(kept)
+                    lines = kept
+                batch.extend(joiner.feed(lines))
+                if chunk:
+                    batch.extend(joiner.expired())
+                else:
+                    batch.extend(joiner.flush())
+                if batch.full(self.settings) or not chunk:
+                    await self._send(meta_json, batch)
                 if not chunk:
-                    break
-        if batch:
-            await self._send(host, meta_json, batch)
-        return position
+                    return batch.position
 
-    async def _send(self, host: str, meta_json: dict[str, Any], batch: list[Line]) -> None:
+    async def _send(self, meta_json: dict[str, Any], batch: _Batch) -> None:
+        if not batch.lines:
+            return
         if self._failure is not None:
             raise DeliveryError(f"Kafka send failed: {self._failure}") from self._failure
         while len(self._in_flight) >= MAX_IN_FLIGHT:
@@ -168,14 +190,13 @@ class Follower:
             await self._room.wait()
             if self._failure is not None:
                 raise DeliveryError(f"Kafka send failed: {self._failure}") from self._failure
-        value = encode_raw(host, meta_json, batch)
-        future = await self.producer.send(
-            self.settings.topic_raw, value=value, key=self.container_id.encode()
-        )
-        last = batch[-1]
-        self._in_flight.append((future, (last[0], last[1]), len(batch)))
+        lines, position = batch.take()
+        value = encode_raw(self.settings.host_name, meta_json, lines)
+        future = await self.producer.send(self.settings.topic_raw, value=value, key=self.container_id.encode())
+        assert position is not None
+        self._in_flight.append((future, position, len(lines)))
         self.stats.records_sent += 1
-        self.stats.lines_read += len(batch)
+        self.stats.lines_read += len(lines)
         self.stats.in_flight += 1
         future.add_done_callback(self._settle)
 

@@ -128,3 +128,27 @@ async def test_sigterm_stops_within_seconds_with_checkpoints_written_and_metrics
     assert asyncio.get_running_loop().time() - started < 5
     checkpoint = (Path(settings.state_dir) / "shipper-checkpoints.json").read_text()
     assert container.id in checkpoint
+
+
+CASES = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "fluent-bit" / "derived_multiline_cases.json"
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="shared corpora not beside the repository")
+async def test_java_and_python_traces_from_the_corpora_arrive_as_one_record_each(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    import json
+
+    settings = pipeline_settings
+    cases = json.loads(CASES.read_text())["cases"]
+    text = "".join(cases["java"]["input_lines"] + cases["python"]["input_lines"])
+    (tmp_path / "traces.txt").write_text(text)
+    container = start_container(
+        settings, "cat /data/traces.txt >&2", volumes={str(tmp_path): {"bind": "/data", "mode": "ro"}}
+    )
+    container.wait(timeout=30)
+    expected = [r.rstrip("\n") for r in cases["java"]["expected_records"] + cases["python"]["expected_records"]]
+    async with running(Shipper(settings)):
+        lines = await _wait_lines(settings, container.id, len(expected))
+    assert [line[3] for line in lines] == expected
+    assert all(line[2] == "stderr" for line in lines)
