@@ -70,7 +70,7 @@ def event_id(container_id: str, ts_ns: int, stream: str, ordinal: int) -> str:
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
-_second_cache: dict[bytes, int] = {}
+_second_cache: dict[bytes, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> that second in nanoseconds
 
 
 def parse_docker_ts(raw: bytes) -> int:
@@ -82,13 +82,13 @@ def parse_docker_ts(raw: bytes) -> int:
     """
     if len(raw) == 30 and raw[19:20] == b"." and raw[29:30] == b"Z":
         head = raw[:19]
-        seconds = _second_cache.get(head)
-        if seconds is None:
-            seconds = calendar.timegm(time.strptime(head.decode(), "%Y-%m-%dT%H:%M:%S"))
+        second_ns = _second_cache.get(head)
+        if second_ns is None:
+            second_ns = calendar.timegm(time.strptime(head.decode(), "%Y-%m-%dT%H:%M:%S")) * NS
             if len(_second_cache) > 4096:
                 _second_cache.clear()
-            _second_cache[head] = seconds
-        return seconds * NS + int(raw[20:29])
+            _second_cache[head] = second_ns
+        return second_ns + int(raw[20:29])
     text = raw.decode()
     main, _, frac_zone = text.partition(".")
     digits = ""

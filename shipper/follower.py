@@ -58,11 +58,13 @@ class _Batch:
         self.size = 0
         self.position = position
 
-    def extend(self, records: list[tuple[Line, tuple[int, int]]]) -> None:
-        for line, last_key in records:
-            self.lines.append(line)
-            self.size += len(line[3]) + 64
-            self.position = last_key
+    def extend(self, released: tuple[list[Line], tuple[int, int] | None]) -> None:
+        lines, last_key = released
+        if last_key is None:
+            return
+        self.lines.extend(lines)
+        self.size += sum(len(line[3]) for line in lines) + 64 * len(lines)
+        self.position = last_key
 
     def full(self, settings: Settings) -> bool:
         return len(self.lines) >= settings.batch_lines or self.size >= settings.batch_bytes
@@ -154,6 +156,8 @@ class Follower:
         joiner = Joiner.for_labels(meta.labels, self.settings.multiline_flush_s)
         skip = _ResumeSkip(position)
         batch = _Batch(position)
+        tail = b""  # the end of the previous read, for a trigger word split across two reads
+        trigger_held = False  # a trigger was read but its line is not complete yet
         log.info("reading", container=meta.name, since=skip.since, follow=follow, resume=position)
         async with self.docker.logs(self.container_id, follow=follow, since=skip.since) as stream:
             while True:
@@ -170,7 +174,10 @@ class Follower:
                     kept = [line for line in lines if not (skip.active and skip.already_shipped(line))]
                     self.stats.lines_skipped += len(lines) - len(kept)
                     lines = kept
-                batch.extend(joiner.feed(lines))
+                trigger = joiner.may_start(tail + chunk)
+                batch.extend(joiner.feed(lines, trigger or trigger_held))
+                trigger_held = (trigger or trigger_held) and assembler.holding()
+                tail = chunk[-16:]
                 if chunk:
                     batch.extend(joiner.expired())
                 else:

@@ -17,11 +17,14 @@ and the same on every read that starts at or before that timestamp.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
-from logfleet.model import parse_docker_ts
+from logfleet.model import _second_cache, parse_docker_ts
 
 STREAMS = {1: "stdout", 2: "stderr"}
+NO_FLAGS: tuple[str, ...] = ()  # shared by every clean line; flags are never mutated in place
+_HEADER = struct.Struct(">BxxxL")
 ORDINAL_HORIZON_NS = 100_000_000  # stdout/stderr skew is microseconds; 100 ms is ample
 Line = list[Any]  # [ts_ns, ordinal, stream, text, flags]
 
@@ -47,6 +50,7 @@ class LineAssembler:
         self._last_ts = -1
         self._seen_at: dict[int, int] = {}
         self._prune_at = 4096
+        self._consumed = 0
         self.bad_messages = 0
 
     def feed(self, data: bytes) -> list[Line]:
@@ -64,15 +68,66 @@ class LineAssembler:
                 self._message("stdout", bytes(buf[pos : nl + 1]), out)
                 pos = nl + 1
         else:
-            while end - pos >= 8:
-                size = int.from_bytes(buf[pos + 4 : pos + 8], "big")
-                if end - pos - 8 < size:
-                    break
-                stream = STREAMS.get(buf[pos], "stdout")
-                self._message(stream, bytes(buf[pos + 8 : pos + 8 + size]), out)
-                pos += 8 + size
+            self._demux(bytes(buf), end, out)
+            pos = self._consumed
         del buf[:pos]
         return out
+
+    def holding(self) -> bool:
+        """Whether bytes were consumed that have not become lines yet (a partial frame or message)."""
+        return bool(self._buf) or bool(self._pending)
+
+    def _demux(self, data: bytes, end: int, out: list[Line]) -> None:
+        # The hot loop: one iteration per log message. Complete lines with Docker's fixed-width
+        # timestamp and no partial pending take the inline path; anything else goes to _message.
+        pos = 0
+        pending = self._pending
+        seen = self._seen_at
+        seconds_of = _second_cache
+        unpack = _HEADER.unpack_from
+        limit = self.max_line_bytes
+        append = out.append
+        while end - pos >= 8:
+            kind, size = unpack(data, pos)
+            start = pos + 8
+            stop = start + size
+            if stop > end:
+                break
+            pos = stop
+            stream = "stderr" if kind == 2 else "stdout"
+            if (
+                data[start + 30 : start + 31] == b" "
+                and data[stop - 1 : stop] == b"\n"
+                and data[start + 29 : start + 30] == b"Z"
+                and size <= limit
+                and not pending
+            ):
+                head = data[start : start + 19]
+                second = seconds_of.get(head)
+                if second is not None:
+                    try:
+                        text = data[start + 31 : stop - 1].decode()
+                    except UnicodeDecodeError:
+                        pass
+                    else:
+                        ts = second + int(data[start + 20 : start + 29])
+                        ordinal = seen.get(ts, 0)
+                        seen[ts] = ordinal + 1
+                        if ts > self._last_ts:
+                            self._last_ts = ts
+                            if len(seen) > self._prune_at:
+                                self._prune()
+                                seen = self._seen_at
+                        append([ts, ordinal, stream, text, NO_FLAGS])
+                        continue
+            self._message(stream, data[start:stop], out)
+            seen = self._seen_at
+        self._consumed = pos
+
+    def _prune(self) -> None:
+        horizon = self._last_ts - ORDINAL_HORIZON_NS
+        self._seen_at = {t: n for t, n in self._seen_at.items() if t >= horizon}
+        self._prune_at = max(4096, 2 * len(self._seen_at))
 
     def finish(self) -> list[Line]:
         """The stream ended: emit what is still pending (a last partial, or a TTY line with no newline)."""
@@ -138,7 +193,5 @@ class LineAssembler:
         if ts > self._last_ts:
             self._last_ts = ts
             if len(seen) > self._prune_at:
-                horizon = ts - ORDINAL_HORIZON_NS
-                self._seen_at = {t: n for t, n in seen.items() if t >= horizon}
-                self._prune_at = max(4096, 2 * len(self._seen_at))
-        out.append([ts, ordinal, stream, text, flags])
+                self._prune()
+        out.append([ts, ordinal, stream, text, flags or NO_FLAGS])

@@ -29,6 +29,8 @@ _JAVA_CONT = re.compile(r"^\s+at |^\s*\.\.\. \d+ (?:more|common frames omitted)|
 _GO_CONT = re.compile(r"^$|^goroutine \d+ \[|^\t|^created by |^[\w./*()\[\]-]+\(.*\)$|^\[signal |^exit status ")
 
 Key = tuple[int, int]
+Released = tuple[list[Line], Key | None]
+_TRIGGERS = (b"Exception", b"Error", b"Throwable", b"Traceback", b"panic: ", b"fatal error: ")
 
 
 class _Pending:
@@ -72,11 +74,23 @@ class Joiner:
         except re.error:
             return cls(None, enabled, flush_s)
 
-    def feed(self, lines: list[Line]) -> list[tuple[Line, Key]]:
-        """Lines in, records out: each with the key of its last line."""
-        if not self.enabled:
-            return [(line, (line[0], line[1])) for line in lines]
-        out: list[tuple[Line, Key]] = []
+    def may_start(self, chunk: bytes) -> bool:
+        """Whether a chunk of the stream could hold a line that starts a record (cheap substring scan)."""
+        return self.custom is not None or any(trigger in chunk for trigger in _TRIGGERS)
+
+    def feed(self, lines: list[Line], may_start: bool = True) -> Released:
+        """Lines in, records out, with the key of the last line of the last record (None if none).
+
+        ``may_start=False`` (from :meth:`may_start`) promises that none of the lines starts a trace,
+        which lets ordinary traffic through without a look at each line.
+        """
+        if not lines:
+            return [], None
+        if not self.enabled or (not may_start and not self._pending):
+            last = lines[-1]
+            return lines, (last[0], last[1])
+        out: list[Line] = []
+        last_key: Key | None = None
         for line in lines:
             pending = self._pending.get(line[2])
             if pending is not None and self._continues(pending, line[3]):
@@ -84,26 +98,34 @@ class Joiner:
                 pending.last_key = (line[0], line[1])
                 pending.touched = time.monotonic()
                 if len(pending.parts) >= MAX_JOINED_LINES:
-                    out.append(self._release(line[2]))
+                    last_key = self._release(line[2], out)
                 continue
             if pending is not None:
-                out.append(self._release(line[2]))
+                last_key = self._release(line[2], out)
             kind = ("custom" if self.custom.search(line[3]) else None) if self.custom else _start_kind(line[3])
             if kind is None:
-                out.append((line, (line[0], line[1])))
+                out.append(line)
+                last_key = (line[0], line[1])
             else:
                 self._pending[line[2]] = _Pending(kind, line)
-        return out
+        return out, last_key
 
-    def expired(self, now: float | None = None) -> list[tuple[Line, Key]]:
+    def expired(self, now: float | None = None) -> Released:
         """Release records whose last line is older than ``flush_s``."""
         now = time.monotonic() if now is None else now
-        due = [s for s, p in self._pending.items() if now - p.touched >= self.flush_s]
-        return [self._release(stream) for stream in due]
+        out: list[Line] = []
+        last_key: Key | None = None
+        for stream in [s for s, p in self._pending.items() if now - p.touched >= self.flush_s]:
+            last_key = self._release(stream, out)
+        return out, last_key
 
-    def flush(self) -> list[tuple[Line, Key]]:
+    def flush(self) -> Released:
         """Release everything held (end of stream)."""
-        return [self._release(stream) for stream in list(self._pending)]
+        out: list[Line] = []
+        last_key: Key | None = None
+        for stream in list(self._pending):
+            last_key = self._release(stream, out)
+        return out, last_key
 
     def _continues(self, pending: _Pending, text: str) -> bool:
         kind = pending.kind
@@ -124,10 +146,10 @@ class Joiner:
             return bool(_GO_CONT.match(text))
         return False  # python-end: the record is complete
 
-    def _release(self, stream: str) -> tuple[Line, Key]:
+    def _release(self, stream: str, out: list[Line]) -> Key:
         pending = self._pending.pop(stream)
         line = pending.line
-        if len(pending.parts) == 1:
-            return line, pending.last_key
-        flags = [*line[4], "multiline"]
-        return [line[0], line[1], line[2], "\n".join(pending.parts), flags], pending.last_key
+        if len(pending.parts) > 1:
+            line = [line[0], line[1], line[2], "\n".join(pending.parts), [*line[4], "multiline"]]
+        out.append(line)
+        return pending.last_key

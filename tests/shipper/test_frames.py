@@ -21,7 +21,7 @@ def test_frames_split_at_every_byte_still_decode() -> None:
     lines = []
     for i in range(len(data)):
         lines += assembler.feed(data[i : i + 1])
-    assert lines == [[NS + 1, 0, "stdout", "hello", []], [NS + 2, 0, "stderr", "oops", []]]
+    assert lines == [[NS + 1, 0, "stdout", "hello", ()], [NS + 2, 0, "stderr", "oops", ()]]
 
 
 def test_partial_messages_merge_into_the_original_line_with_the_first_timestamp() -> None:
@@ -42,7 +42,7 @@ def test_a_line_over_the_cap_is_cut_and_flagged_not_dropped() -> None:
     data = frame(1, TS + b" " + b"x" * 5000) + frame(1, TS2 + b" " + b"y" * 5000 + b"\n") + frame(1, TS2 + b" next\n")
     lines = LineAssembler(tty=False, max_line_bytes=6000).feed(data)
     assert len(lines[0][3]) == 6000 and lines[0][4] == ["truncated"]
-    assert lines[1][3] == "next" and lines[1][4] == []
+    assert lines[1][3] == "next" and lines[1][4] == ()
 
 
 def test_invalid_utf8_is_replaced_visibly_and_flagged() -> None:

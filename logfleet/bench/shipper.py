@@ -1,0 +1,212 @@
+"""``logfleet bench shipper``: the shipper against the Docker daemon's own ceiling, in one run.
+
+One busy container writes N lines of about 150 bytes. The ceiling is how fast ``docker logs -f``
+drains that container (the daemon serving its own CLI); the shipper's figure is how fast a fresh
+``logfleet shipper run`` gets all N lines acknowledged by Kafka. CPU seconds per million lines are
+read from /proc for the shipper and for dockerd while each one reads, and the benchmark counts the
+lines in Kafka: none may be missing. ``--containers 100`` measures the shipper's RSS while it
+follows 100 quiet running containers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from logfleet import kafka
+from logfleet.bench.procstat import cpu_seconds, pid_of, rss_mb
+from logfleet.config import Settings
+from logfleet.errors import StackError
+from logfleet.stack import IMAGE, free_port
+
+DOCKER_CLI = "/usr/bin/docker"
+LINE_SCRIPT = (
+    "awk 'BEGIN {{ pad = sprintf(\"%0120d\", 0); for (i = 1; i <= {n}; i++) "
+    "printf \"%09d level=info msg=\\\"benchmark line\\\" pad=%s\\n\", i, pad }}'"
+)
+
+
+def _dockerd_pid(settings: Settings) -> int:
+    socket = settings.docker_host.removeprefix("unix://")
+    pid = pid_of("dockerd", socket) or pid_of("dockerd")
+    if pid is None:
+        raise StackError("no dockerd process found on this machine (the benchmark reads its CPU time)")
+    return pid
+
+
+def _drain_ceiling(settings: Settings, container_id: str, dockerd: int) -> dict[str, float]:
+    env = {**os.environ, "DOCKER_HOST": settings.docker_host}
+    cpu0, start = cpu_seconds(dockerd), time.perf_counter()
+    lines = 0
+    with subprocess.Popen(
+        [DOCKER_CLI, "logs", "-f", "-t", container_id], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(1 << 20):
+            lines += chunk.count(b"\n")
+    seconds = time.perf_counter() - start
+    return {"lines": lines, "seconds": seconds, "dockerd_cpu_s": cpu_seconds(dockerd) - cpu0}
+
+
+def _scrape(port: int, name: str) -> float:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+            for line in answer.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def _run_shipper(settings: Settings, lines: int, dockerd: int, state_dir: Path) -> dict[str, float]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DOCKER_HOST": settings.docker_host,
+        "LOGFLEET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "LOGFLEET_TOPIC_RAW": settings.topic_raw,
+        "LOGFLEET_STATE_DIR": str(state_dir),
+        "LOGFLEET_INCLUDE": settings.include,
+        "LOGFLEET_METRICS_PORT": str(port),
+        "LOGFLEET_STACK_DIR": "/nonexistent",
+    }
+    cpu0 = cpu_seconds(dockerd)
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "logfleet", "shipper", "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        acked = 0.0
+        deadline = start + 600
+        while acked < lines and time.perf_counter() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            acked = _scrape(port, "logfleet_shipper_lines_acked_total")
+        seconds = time.perf_counter() - start
+        return {
+            "lines_acked": acked,
+            "seconds": seconds,
+            "shipper_cpu_s": cpu_seconds(proc.pid),
+            "dockerd_cpu_s": cpu_seconds(dockerd) - cpu0,
+            "shipper_peak_rss_mb": rss_mb(proc.pid, peak=True),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def _count_in_kafka(settings: Settings) -> dict[str, int]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from logfleet.model import decode_raw
+
+    seen: set[int] = set()
+    total = 0
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        numbers = consumer.partitions_for_topic(settings.topic_raw) or []
+        partitions = [TopicPartition(settings.topic_raw, p) for p in numbers]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    for line in decode_raw(record.value)["lines"]:
+                        seen.add(int(line[3][:9]))
+                        total += 1
+    finally:
+        await consumer.stop()
+    return {"unique": len(seen), "total": total}
+
+
+def bench_shipper(settings: Settings, lines: int, work_dir: Path) -> dict[str, Any]:
+    """One run: ceiling, shipper, and the count in Kafka; returns the figures."""
+    tag = uuid.uuid4().hex[:8]
+    settings = dataclasses.replace(settings, topic_raw=f"bench-raw-{tag}", include=f"label:logfleet.bench={tag}")
+    asyncio.run(kafka.ensure_topics(settings))
+    client = docker.DockerClient(base_url=settings.docker_host)
+    dockerd = _dockerd_pid(settings)
+    container = client.containers.run(IMAGE, ["sh", "-c", LINE_SCRIPT.format(n=lines)], detach=True, init=True,
+                                      labels={"logfleet.bench": tag}, name=f"bench-{tag}")
+    try:
+        container.wait(timeout=600)
+        ceiling = _drain_ceiling(settings, container.id, dockerd)
+        shipped = _run_shipper(settings, lines, dockerd, work_dir / f"state-{tag}")
+        counted = asyncio.run(_count_in_kafka(settings))
+    finally:
+        container.remove(force=True)
+        client.close()
+    millions = lines / 1e6
+    ceiling_rate = ceiling["lines"] / ceiling["seconds"]
+    shipper_rate = shipped["lines_acked"] / shipped["seconds"]
+    return {
+        "lines": lines,
+        "ceiling_docker_logs_f_lines_per_s": round(ceiling_rate),
+        "shipper_lines_per_s": round(shipper_rate),
+        "ratio_to_ceiling": round(shipper_rate / ceiling_rate, 3),
+        "shipper_cpu_s_per_million": round(shipped["shipper_cpu_s"] / millions, 2),
+        "dockerd_cpu_s_per_million_serving_shipper": round(shipped["dockerd_cpu_s"] / millions, 2),
+        "dockerd_cpu_s_per_million_serving_docker_cli": round(ceiling["dockerd_cpu_s"] / millions, 2),
+        "shipper_peak_rss_mb": round(shipped["shipper_peak_rss_mb"], 1),
+        "lines_in_kafka": counted["total"],
+        "lines_lost": lines - counted["unique"],
+        "lines_duplicated": counted["total"] - counted["unique"],
+        "note": "shipper seconds include its start-up (about 0.6 s)",
+    }
+
+
+def bench_many_containers(settings: Settings, containers: int, work_dir: Path) -> dict[str, Any]:
+    """The shipper's RSS while it follows ``containers`` quiet running containers."""
+    tag = uuid.uuid4().hex[:8]
+    settings = dataclasses.replace(settings, topic_raw=f"bench-raw-{tag}", include=f"label:logfleet.bench={tag}")
+    asyncio.run(kafka.ensure_topics(settings))
+    client = docker.DockerClient(base_url=settings.docker_host)
+    started = []
+    port = free_port()
+    env = {
+        **os.environ,
+        "DOCKER_HOST": settings.docker_host,
+        "LOGFLEET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "LOGFLEET_TOPIC_RAW": settings.topic_raw,
+        "LOGFLEET_STATE_DIR": str(work_dir / f"state-{tag}"),
+        "LOGFLEET_INCLUDE": settings.include,
+        "LOGFLEET_METRICS_PORT": str(port),
+        "LOGFLEET_STACK_DIR": "/nonexistent",
+    }
+    try:
+        for i in range(containers):
+            script = "echo started; while true; do sleep 5; echo tick; done"
+            started.append(client.containers.run(IMAGE, ["sh", "-c", script], detach=True, init=True,
+                                                 labels={"logfleet.bench": tag}, name=f"bench-{tag}-{i}"))
+        proc = subprocess.Popen([sys.executable, "-m", "logfleet", "shipper", "run"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.perf_counter() + 120
+            while _scrape(port, "logfleet_shipper_containers_followed") < containers and time.perf_counter() < deadline:
+                time.sleep(0.5)
+            time.sleep(10)  # a few ticks from every container
+            followed = _scrape(port, "logfleet_shipper_containers_followed")
+            return {
+                "containers": containers,
+                "followed": followed,
+                "shipper_rss_mb": round(rss_mb(proc.pid), 1),
+                "shipper_peak_rss_mb": round(rss_mb(proc.pid, peak=True), 1),
+            }
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    finally:
+        for container in started:
+            container.remove(force=True)
+        client.close()

@@ -1,0 +1,54 @@
+"""``logfleet bench``: benchmarks against a ceiling or peer measured in the same run, as JSON."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from logfleet.config import load_settings
+from logfleet.errors import LogfleetError
+
+
+def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
+    return {k: statistics.median(run[k] for run in runs) for k in keys}
+
+
+def _emit(result: dict[str, Any]) -> None:
+    click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Benchmarks on the local stack (`logfleet stack up` first); each prints JSON with its ratio to
+    the ceiling measured in the same run. Results and commands are recorded in BENCHMARKS.md."""
+
+
+@bench_group.command("shipper")
+@click.option("--lines", default=1_000_000, show_default=True, type=click.IntRange(1000), help="Lines to write.")
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
+@click.option("--containers", default=0, type=click.IntRange(0, 1000), help="Instead: RSS with N quiet containers.")
+@click.option("--json", "as_json", is_flag=True, default=True, help="Print JSON (the only format).")
+def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool) -> None:
+    """The shipper's lines/s from one busy container into Kafka (acknowledged) divided by the rate
+    at which `docker logs -f` drains the same container; CPU seconds per million lines of the
+    shipper and of dockerd; peak RSS; lines lost or duplicated in Kafka."""
+    from logfleet.bench.shipper import bench_many_containers, bench_shipper
+
+    try:
+        settings = load_settings()
+        with tempfile.TemporaryDirectory(prefix="lfbench") as work:
+            if containers:
+                _emit(bench_many_containers(settings, containers, Path(work)))
+                return
+            results = [bench_shipper(settings, lines, Path(work)) for _ in range(runs)]
+    except LogfleetError as exc:
+        click.echo(f"logfleet: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    _emit({"benchmark": "shipper", "runs": results, "median": _median_of(results)})
