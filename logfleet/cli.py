@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import click
 
 from logfleet import __version__
+from logfleet.commands.audit import audit_group
+from logfleet.commands.kibana import kibana_setup_command
 from logfleet.commands.stack import stack_group
 from logfleet.config import Settings, load_settings
 from logfleet.errors import LogfleetError
@@ -75,12 +77,25 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
     ctx.obj["config"] = config_file
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--kafka/--no-kafka", default=True, help="Create the Kafka topics.")
 @click.option("--elasticsearch/--no-elasticsearch", default=True, help="Put the Elasticsearch templates.")
 @click.pass_context
 def setup(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
-    """Create the Kafka topics and Elasticsearch templates the pipeline needs (safe to repeat)."""
+    """Create the Kafka topics and Elasticsearch templates the pipeline needs (safe to repeat).
+
+    \b
+    logfleet setup                       topics and templates (the same as kafka + elasticsearch)
+    logfleet setup kafka                 only the Kafka topics
+    logfleet setup elasticsearch         only the index templates (and ILM policy where supported)
+    logfleet setup kibana --url URL      import the dashboards, data views and saved searches
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    _setup_servers(ctx, kafka, elasticsearch)
+
+
+def _setup_servers(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
     from logfleet import setup as setup_mod
 
     settings = _settings(ctx)
@@ -95,6 +110,20 @@ def setup(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
 
     for line in _run(go):
         click.echo(line)
+
+
+@setup.command("kafka")
+@click.pass_context
+def setup_kafka_command(ctx: click.Context) -> None:
+    """Create the raw, events and dead-letter Kafka topics when missing (safe to repeat)."""
+    _setup_servers(ctx, kafka=True, elasticsearch=False)
+
+
+@setup.command("elasticsearch")
+@click.pass_context
+def setup_elasticsearch_command(ctx: click.Context) -> None:
+    """Put the Elasticsearch component and index templates (and the ILM policy where the server has ILM)."""
+    _setup_servers(ctx, kafka=False, elasticsearch=True)
 
 
 def _daemon_command(name: str, help_text: str, factory: Callable[[Settings], list[Any]]) -> click.Command:
@@ -159,43 +188,9 @@ cli.add_command(
 )
 
 
-@cli.group()
-def audit() -> None:
-    """Read-only questions to Elasticsearch: who logged what, when, from which container."""
-
-
-@audit.command("search")
-@click.argument("query", required=False, default="")
-@click.option("--container", default="", help="Only this container name.")
-@click.option("--service", default="", help="Only this service (Compose service or container name).")
-@click.option("--host", default="", help="Only this host name.")
-@click.option("--level", default="", help="Only this log level (info, warn, error, ...).")
-@click.option("--since", default="", help="From this time: 15m, 2h, 7d or RFC 3339.")
-@click.option("--until", default="", help="Up to this time: 15m, 2h, 7d or RFC 3339.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000), help="At most N records.")
-@click.option(
-    "--format", "fmt", default="table", show_default=True, type=click.Choice(["table", "json", "ndjson", "csv"])
-)
-@click.pass_context
-def audit_search(ctx: click.Context, /, query: str, fmt: str, limit: int, **filters: str) -> None:
-    """Find log records (the most recent LIMIT, printed oldest first) matching QUERY and the filters.
-
-    QUERY uses Lucene query syntax over the message (e.g. 'timeout AND db').
-    """
-    from logfleet import es
-    from logfleet.audit.output import render
-    from logfleet.audit.search import Filters, search
-
-    settings = _settings(ctx)
-
-    async def go() -> list[dict[str, Any]]:
-        async with es.client(settings) as client:
-            return await search(client, Filters(query=query, **filters), limit)
-
-    click.echo(render(_run(go), fmt), nl=False)
-
-
 cli.add_command(stack_group)
+cli.add_command(audit_group)
+setup.add_command(kibana_setup_command)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Parse the time expressions of ``--since``/``--until``: relative (``15m``, ``2h``, ``7d``) or RFC 3339."""
+"""Parse the time expressions of ``--since``/``--until``: ``now``, relative (``15m``, ``2h``, ``7d``) or RFC 3339."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def parse_time(expr: str, now: datetime | None = None) -> datetime:
     """An absolute UTC time for ``expr``; raises BadTimeExpression with the accepted forms."""
     now = now or datetime.now(UTC)
+    if expr.strip().lower() == "now":
+        return now
     match = _RELATIVE.match(expr)
     if match:
         return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
@@ -24,7 +26,7 @@ def parse_time(expr: str, now: datetime | None = None) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise BadTimeExpression(
-            f"bad time expression {expr!r}: use a duration like 15m, 2h, 7d or RFC 3339 like 2024-05-01T12:00:00Z"
+            f"bad time expression {expr!r}: use now, a duration like 15m, 2h, 7d or RFC 3339 like 2024-05-01T12:00:00Z"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
