@@ -56,6 +56,11 @@ class Settings:
     bulk_interval_s: float = 1.0
     log_level: str = "info"
     metrics_port: int = 9464
+    format_policy: str = "warn"
+    format_policy_services: str = ""
+    format_max_line_bytes: int = 64 * 1024
+    format_max_future_s: float = 300.0
+    mask_patterns: str = ""
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict, with credentials in URLs masked."""
