@@ -1,4 +1,4 @@
-"""Turn one raw record (many lines of one container) into Elasticsearch bulk lines.
+"""Turn one raw record (many lines of one container) into Elasticsearch bulk lines: events and dead letters.
 
 Each line becomes an ECS-shaped event: ``@timestamp`` is Docker's timestamp with nanoseconds,
 ``event.sequence`` the line's ordinal within it, ``event.id`` the deterministic id that is also the
@@ -7,21 +7,38 @@ message is the original line, and storing it twice would double the index). Cont
 service fields come once per record. The output is the body of a ``_bulk`` request (a ``create``
 action line and a document line per event), so the indexer can pass it to Elasticsearch without
 decoding it again.
+
+On the way every line is checked against the prescribed format under the container's policy (see
+``processor/policy.py`` and ``processor/enforce.py``) and its secrets are masked (``processor/masking.py``).
+Events carry ``logfleet.policy``, ``logfleet.schema`` and, when the line breaks the format,
+``logfleet.violations``. Under ``strict`` such a line becomes a dead letter instead of an event: a
+document for ``logs-logfleet.deadletter-<namespace>`` with the first reason in ``error.type``, all of
+them in ``logfleet.violations``, the (masked) line in ``event.original`` and the line's event id as
+seed, so a replay writes the same document id. A line that cannot be processed at all (a malformed
+entry in the record, a bug) becomes a dead letter too: every line ends as exactly one of the two.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import time
+from collections import Counter
 from typing import Any
 
 import orjson
 
+from logfleet import deadletter
 from logfleet.model import event_id, format_ts
+from processor.enforce import SCHEMA_VERSION, FormatChecker
+from processor.masking import Masker
 from processor.parse import parse_line
+from processor.policy import PolicyResolver
 
 _DATASET_UNSAFE = re.compile(r"[^a-z0-9_.]+")
 DATASET_LABEL = "logfleet.dataset"
+MAX_KEY_BLOCK_LINES = 100  # a 4096-bit RSA key in PEM is about 50 lines
 
 
 def dataset_for(container: dict[str, Any]) -> str:
@@ -44,48 +61,210 @@ def _object(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-class EventBuilder:
-    """Builds events for one namespace; keeps nothing between records."""
+def _safe_text(value: Any) -> str:
+    """Any value as text that orjson can always encode (lone surrogates replaced)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text.encode("utf-8", "replace").decode("utf-8")
 
-    def __init__(self, namespace: str, keep_original: bool = True) -> None:
+
+@dataclasses.dataclass(slots=True)
+class Built:
+    """What one raw record became: two ``_bulk`` bodies (``b""`` when empty) and their sizes."""
+
+    events: bytes = b""
+    dead_letters: bytes = b""
+    event_count: int = 0
+    dead_letter_count: int = 0
+
+
+@dataclasses.dataclass(slots=True)
+class _Record:
+    """What every line of one raw record shares."""
+
+    cid: str
+    host: str
+    service: str
+    policy: str
+    dataset: str
+    index: str
+    ingested: str
+    container: dict[str, Any]
+    common: dict[str, Any]
+    reasons: dict[tuple[str, ...], int] = dataclasses.field(default_factory=dict)  # lines per reason list
+
+
+def _record_context(record: dict[str, Any], namespace: str, policies: PolicyResolver) -> _Record:
+    container = record.get("container")
+    if not isinstance(container, dict):
+        container = {}
+    labels = container.get("labels")
+    if not isinstance(labels, dict):
+        labels = {}
+        container = {**container, "labels": labels}
+    cid = str(container.get("id", ""))
+    dataset = dataset_for(container)
+    service = service_for(container)
+    container_fields = {
+        "id": cid,
+        "name": container.get("name", ""),
+        "image": {"name": container.get("image", ""), "tag": container.get("image_tag", "")},
+        "labels": labels,
+    }
+    return _Record(
+        cid=cid,
+        host=str(record.get("host", "")),
+        service=service,
+        policy=policies.resolve(labels, service),
+        dataset=dataset,
+        index=f"logs-{dataset}-{namespace}",
+        ingested=format_ts(time.time_ns()),
+        container=container_fields,
+        common={
+            "container": container_fields,
+            "data_stream": {"type": "logs", "dataset": dataset, "namespace": namespace},
+        },
+    )
+
+
+class EventBuilder:
+    """Builds events and dead letters for one namespace; between records it keeps only counters, and
+    which containers are in the middle of printing a private key.
+
+    ``violations`` counts lines per (reason, policy); ``dead_letter_reasons`` counts dead letters per
+    first reason; the masker counts masked lines per kind. All their labels are closed sets.
+    """
+
+    def __init__(
+        self,
+        namespace: str,
+        keep_original: bool = True,
+        *,
+        policies: PolicyResolver | None = None,
+        checker: FormatChecker | None = None,
+        masker: Masker | None = None,
+    ) -> None:
         self.namespace = namespace
         self.keep_original = keep_original
+        self.policies = policies or PolicyResolver()
+        self.checker = checker or FormatChecker()
+        self.masker = masker or Masker()
+        self.violations: Counter[tuple[str, str]] = Counter()
+        self.dead_letter_reasons: Counter[str] = Counter()
+        # Containers in the middle of a private key block -> lines it may still have (a container's
+        # lines arrive in order, on one partition).
+        self._open_key_blocks: dict[str, int] = {}
 
-    def bulk_lines(self, record: dict[str, Any]) -> bytes:
-        """The ``_bulk`` body for every line of one raw record."""
-        container = record.get("container") or {}
-        cid = str(container.get("id", ""))
-        dataset = dataset_for(container)
-        index = f"logs-{dataset}-{self.namespace}"
-        common = {
-            "container": {
-                "id": cid,
-                "name": container.get("name", ""),
-                "image": {"name": container.get("image", ""), "tag": container.get("image_tag", "")},
-                "labels": container.get("labels") or {},
-            },
-            "data_stream": {"type": "logs", "dataset": dataset, "namespace": self.namespace},
+    def bulk_lines(self, record: dict[str, Any]) -> Built:
+        """The ``_bulk`` bodies for every line of one decoded raw record; never raises for a bad line."""
+        ctx = _record_context(record, self.namespace, self.policies)
+        events: list[bytes] = []
+        dead: list[bytes] = []
+        for position, line in enumerate(record["lines"]):
+            try:
+                self._line(ctx, line, events, dead)
+            except Exception as exc:  # one bad line must not stop the record, nor vanish
+                dead.append(self._broken(ctx, line, position, exc))
+        for shape, lines in ctx.reasons.items():
+            for reason in shape:
+                self.violations[reason, ctx.policy] += lines
+        return Built(
+            events=b"\n".join(events) + b"\n" if events else b"",
+            dead_letters=b"".join(dead),
+            event_count=len(events) // 2,
+            dead_letter_count=len(dead),
+        )
+
+    def _line(self, ctx: _Record, line: Any, events: list[bytes], dead: list[bytes]) -> None:
+        """Append one line's event (two bulk lines) to ``events``, or its dead letter to ``dead``."""
+        ts, ordinal, stream, text, flags = line
+        eid = event_id(ctx.cid, ts, stream, ordinal)
+        if ctx.cid in self._open_key_blocks:  # key material printed line by line: never parse it
+            text, still_open = self.masker.inside_block(text)
+            left = self._open_key_blocks.pop(ctx.cid) - 1
+            if still_open and left > 0:
+                self._open_key_blocks[ctx.cid] = left
+        elif self.masker.block_opens(text):
+            if len(self._open_key_blocks) > 10_000:
+                self._open_key_blocks.clear()
+            self._open_key_blocks[ctx.cid] = MAX_KEY_BLOCK_LINES
+        parsed = parse_line(text)
+        policy = ctx.policy
+        reasons = self.checker.check(parsed.document, text, ts) if policy != "off" else []
+        original = self.masker.mask_line(text, parsed)
+        doc: dict[str, Any] = parsed.fields
+        pipeline: dict[str, Any] = {"format": parsed.format, "policy": policy, "schema": SCHEMA_VERSION}
+        if flags:
+            pipeline["flags"] = flags
+        if reasons:
+            pipeline["violations"] = reasons
+            shape = tuple(reasons)
+            ctx.reasons[shape] = ctx.reasons.get(shape, 0) + 1
+            if policy == "strict":
+                dead.append(self._violation(ctx, doc, original, pipeline, ts, stream, eid))
+                return
+        _object(doc, "service").setdefault("name", ctx.service)
+        _object(doc, "host")["name"] = ctx.host
+        event = _object(doc, "event")
+        event.update(id=eid, sequence=ordinal, ingested=ctx.ingested, dataset=ctx.dataset)
+        if self.keep_original and original is not None and doc.get("message") != original:
+            event["original"] = original
+        doc.update(ctx.common, logfleet=pipeline, stream=stream)
+        doc["@timestamp"] = format_ts(ts)
+        document = orjson.dumps(doc)
+        events.append(orjson.dumps({"create": {"_index": ctx.index, "_id": eid}}))
+        events.append(document)
+
+    def _violation(
+        self,
+        ctx: _Record,
+        fields: dict[str, Any],
+        original: str | None,
+        pipeline: dict[str, Any],
+        ts: int,
+        stream: str,
+        eid: str,
+    ) -> bytes:
+        """The dead letter of a line that breaks the format under ``strict``."""
+        reasons: list[str] = pipeline["violations"]
+        self.dead_letter_reasons[reasons[0]] += 1
+        named = fields.get("service")
+        name = named.get("name") if isinstance(named, dict) else None
+        pipeline["target_index"] = ctx.index
+        pipeline["event_id"] = eid  # the _id the line would have had as an event (for replays)
+        extra: dict[str, Any] = {
+            "@timestamp": format_ts(ts),
+            "container": ctx.container,
+            "host": {"name": ctx.host},
+            "service": {"name": name if isinstance(name, str) else ctx.service},
+            "stream": stream,
+            "logfleet": pipeline,
         }
-        service = service_for(container)
-        host = str(record.get("host", ""))
-        ingested = format_ts(time.time_ns())
-        out: list[bytes] = []
-        for ts, ordinal, stream, text, flags in record["lines"]:
-            eid = event_id(cid, ts, stream, ordinal)
-            parsed = parse_line(text)
-            doc: dict[str, Any] = parsed.fields
-            _object(doc, "service").setdefault("name", service)
-            _object(doc, "host")["name"] = host
-            event = _object(doc, "event")
-            event.update(id=eid, sequence=ordinal, ingested=ingested, dataset=dataset)
-            if self.keep_original and doc.get("message") != text:
-                event["original"] = text
-            pipeline: dict[str, Any] = {"format": parsed.format}
-            if flags:
-                pipeline["flags"] = flags
-            doc.update(common, logfleet=pipeline, stream=stream)
-            doc["@timestamp"] = format_ts(ts)
-            out.append(orjson.dumps({"create": {"_index": index, "_id": eid}}))
-            out.append(orjson.dumps(doc))
-        out.append(b"")
-        return b"\n".join(out)
+        level = fields.get("log")
+        if isinstance(level, dict) and isinstance(level.get("level"), str):
+            extra["log"] = {"level": level["level"]}
+        message = f"line breaks log format {SCHEMA_VERSION}: {', '.join(reasons)}"
+        kept = original if original is not None else str(fields.get("message", ""))
+        return deadletter.bulk_lines(self.namespace, reasons[0], message, kept, seed=eid, extra=extra)
+
+    def _broken(self, ctx: _Record, line: Any, position: int, exc: Exception) -> bytes:
+        """The dead letter of a line that could not be processed at all (never raises)."""
+        self.dead_letter_reasons["unprocessable_line"] += 1
+        try:
+            original = orjson.dumps(line, default=repr).decode()
+        except (TypeError, ValueError):
+            original = repr(line)
+        original = self.masker.mask_text(_safe_text(original), set())
+        # The line's own id when it has one, else a hash of what it holds: a replay gives the same seed.
+        try:
+            seed = event_id(ctx.cid, line[0], line[2], line[1])
+        except Exception:
+            seed = hashlib.blake2b(f"{ctx.cid}|{position}|{original}".encode(), digest_size=16).hexdigest()
+        message = _safe_text(f"line {position} of a raw record could not be processed: {type(exc).__name__}: {exc}")
+        pipeline = {"schema": SCHEMA_VERSION, "policy": ctx.policy, "target_index": ctx.index, "event_id": seed}
+        extra: dict[str, Any] = {"container": ctx.container, "host": {"name": ctx.host}, "logfleet": pipeline}
+        reason = "unprocessable_line"
+        try:
+            return deadletter.bulk_lines(self.namespace, reason, message, original, seed=seed, extra=extra)
+        except (TypeError, ValueError):  # container metadata orjson cannot encode
+            extra = {"host": {"name": _safe_text(ctx.host)}}
+            return deadletter.bulk_lines(self.namespace, reason, message, original, seed=seed, extra=extra)

@@ -1,13 +1,18 @@
-"""The processor service: raw topic in, events (and dead letters) out, offsets committed after acks.
+"""The processor service: raw topic in, events and dead letters out, offsets committed after acks.
 
-Each raw record becomes one record on the events topic holding the ``_bulk`` lines of all its events,
-keyed by container id. A record that cannot be read as a raw record goes to the dead-letter topic with
-the reason, so nothing disappears without a count.
+Each raw record becomes one record on the events topic holding the ``_bulk`` lines of all its events
+and, when some of its lines are dead letters (format violations under ``strict``, lines that could
+not be processed), one record on the dead-letter topic holding theirs; both are keyed by container
+id. A record that cannot be read as a raw record at all goes to the dead-letter topic whole, with
+the reason, so nothing disappears without a count. The batch's offsets are committed only after
+every record sent for it, on both topics, was acknowledged (see ``logfleet/consume.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections import Counter
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -18,9 +23,35 @@ from logfleet.consume import consume_batches
 from logfleet.metrics import Metric, counters
 from logfleet.model import decode_raw
 from logfleet.telemetry import get_logger
-from processor.events import EventBuilder
+from processor.enforce import FormatChecker
+from processor.events import Built, EventBuilder
+from processor.masking import Masker
+from processor.policy import PolicyResolver
 
 log = get_logger("processor")
+
+
+def builder_for(settings: Settings) -> EventBuilder:
+    """An EventBuilder configured from settings (raises ConfigError on a bad policy or pattern)."""
+    return EventBuilder(
+        settings.namespace,
+        policies=PolicyResolver(settings.format_policy, settings.format_policy_services),
+        checker=FormatChecker(settings.format_max_line_bytes, settings.format_max_future_s),
+        masker=Masker(settings.mask_patterns),
+    )
+
+
+@dataclasses.dataclass
+class ProcessorStats:
+    """Counters the processor exposes as metrics; every label set is closed."""
+
+    records_in: int = 0
+    events_out: int = 0
+    dead_letters: int = 0
+    unreadable_records: int = 0
+    violations: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)
+    dead_letter_reasons: Counter[str] = dataclasses.field(default_factory=Counter)
+    lines_masked: Counter[str] = dataclasses.field(default_factory=Counter)
 
 
 class Processor:
@@ -28,26 +59,76 @@ class Processor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.builder = EventBuilder(settings.namespace)
+        self.builder = builder_for(settings)
         self.stopping = asyncio.Event()
-        self.records_in = 0
-        self.events_out = 0
-        self.dead_letters = 0
+        self.stats = ProcessorStats(
+            violations=self.builder.violations,
+            dead_letter_reasons=self.builder.dead_letter_reasons,
+            lines_masked=self.builder.masker.lines_masked,
+        )
+
+    @property
+    def records_in(self) -> int:
+        """Raw records consumed so far."""
+        return self.stats.records_in
+
+    @property
+    def events_out(self) -> int:
+        """Events produced so far."""
+        return self.stats.events_out
+
+    @property
+    def dead_letters(self) -> int:
+        """Dead letters produced so far (lines, plus whole unreadable records)."""
+        return self.stats.dead_letters
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it and return from :meth:`run`."""
         self.stopping.set()
 
     def metrics(self) -> list[Metric]:
-        """Counters for ``/metrics``."""
-        return counters(
+        """Counters for ``/metrics``; labels are reasons, policies and mask kinds (closed sets)."""
+        stats = self.stats
+        out = counters(
             "processor",
             {
-                "records_in": (self.records_in, "Raw records consumed and acknowledged downstream."),
-                "events_out": (self.events_out, "Events produced to the events topic."),
-                "dead_letters": (self.dead_letters, "Records sent to the dead-letter topic."),
+                "records_in": (stats.records_in, "Raw records consumed and acknowledged downstream."),
+                "events_out": (stats.events_out, "Events produced to the events topic."),
+                "dead_letters": (stats.dead_letters, "Dead letters produced to the dead-letter topic."),
+                "unreadable_records": (stats.unreadable_records, "Raw records that could not be read at all."),
             },
         )
+        out.extend(
+            Metric(
+                "processor_format_violations_total",
+                "counter",
+                "Lines breaking the log format, per reason and policy (a line can have several reasons).",
+                count,
+                (("reason", reason), ("policy", policy)),
+            )
+            for (reason, policy), count in sorted(stats.violations.items())
+        )
+        out.extend(
+            Metric(
+                "processor_dead_letters_by_reason_total",
+                "counter",
+                "Dead letters per (first) reason.",
+                count,
+                (("reason", reason),),
+            )
+            for reason, count in sorted(stats.dead_letter_reasons.items())
+        )
+        out.extend(
+            Metric(
+                "processor_lines_masked_total",
+                "counter",
+                "Lines with a masked secret, per kind.",
+                count,
+                (("kind", kind),),
+            )
+            for kind, count in sorted(stats.lines_masked.items())
+        )
+        return out
 
     def healthy(self) -> bool:
         """Whether the processor is running (not stopping)."""
@@ -63,27 +144,45 @@ class Processor:
         ):
             log.info("processor_started", topic=self.settings.topic_raw)
             await consume_batches(consumer, lambda records: self._handle(producer, records), self.stopping)
-        log.info("processor_stopped", records_in=self.records_in, events_out=self.events_out)
+        stats = self.stats
+        log.info(
+            "processor_stopped",
+            records_in=stats.records_in,
+            events_out=stats.events_out,
+            dead_letters=stats.dead_letters,
+            violations={f"{reason}/{policy}": n for (reason, policy), n in stats.violations.items()},
+            lines_masked=dict(stats.lines_masked),
+        )
+
+    def build(self, record: Any) -> Built:
+        """What one consumed Kafka record becomes; an unreadable record becomes one dead letter."""
+        try:
+            return self.builder.bulk_lines(decode_raw(record.value))
+        except Exception as exc:  # not a raw record (or not one this version can read)
+            where = f"{record.topic}/{record.partition}/{record.offset}"
+            self.stats.unreadable_records += 1
+            body = deadletter.bulk_lines(
+                self.settings.namespace,
+                "unreadable_raw_record",
+                f"raw record at {where} is unreadable: {type(exc).__name__}: {exc}",
+                (record.value or b"").decode(errors="replace"),
+                seed=where,
+            )
+            return Built(dead_letters=body, dead_letter_count=1)
 
     async def _handle(self, producer: AIOKafkaProducer, records: list[Any]) -> None:
         futures = []
+        settings = self.settings
+        events = dead_letters = 0
         for record in records:
-            try:
-                raw = decode_raw(record.value)
-                body = self.builder.bulk_lines(raw)
-                topic = self.settings.topic_events
-                self.events_out += len(raw["lines"])
-            except (ValueError, TypeError, KeyError) as exc:
-                where = f"{record.topic}/{record.partition}/{record.offset}"
-                body = deadletter.bulk_lines(
-                    self.settings.namespace,
-                    "unreadable_raw_record",
-                    f"raw record at {where} is unreadable: {exc}",
-                    (record.value or b"").decode(errors="replace"),
-                    seed=where,
-                )
-                topic = self.settings.topic_dlq
-                self.dead_letters += 1
-            futures.append(await producer.send(topic, value=body, key=record.key))
-        self.records_in += len(records)
-        await asyncio.gather(*futures)
+            built = self.build(record)
+            if built.events:
+                futures.append(await producer.send(settings.topic_events, value=built.events, key=record.key))
+            if built.dead_letters:
+                futures.append(await producer.send(settings.topic_dlq, value=built.dead_letters, key=record.key))
+            events += built.event_count
+            dead_letters += built.dead_letter_count
+        await asyncio.gather(*futures)  # both topics acknowledged: only now may the batch be committed
+        self.stats.records_in += len(records)
+        self.stats.events_out += events
+        self.stats.dead_letters += dead_letters

@@ -1,0 +1,293 @@
+"""Secret masking: credentials found in a line are replaced by ``***`` before anything leaves the processor.
+
+Masked by default (each kind counted in :attr:`Masker.lines_masked`, one per line that had it):
+
+============== ===============================================================================
+kind           what, and what is kept
+============== ===============================================================================
+url_password   ``scheme://user:PASSWORD@host`` (also ``:\\/\\/`` as JSON writes it); the user stays
+pair           ``password=``, ``passwd=``, ``secret=``, ``token=``, ``api_key=`` (``api-key``, ``apikey``)
+               and keys ending in them (``db_password``, ``access_token``), with ``=`` or ``:``, in
+               prose, logfmt (quoted values too), JSON (``"password": "..."``, numbers too) and
+               JSON-escaped quotes; the key stays
+bearer         ``Bearer TOKEN`` (8 characters or more), as in ``Authorization: Bearer ...``
+basic_auth     ``Authorization: Basic CREDENTIALS``
+aws_key        AWS access key ids ``AKIA``/``ASIA`` + 16 upper-case letters or digits; the prefix stays
+private_key    PEM ``-----BEGIN ... PRIVATE KEY-----`` blocks (to the end of the text if unterminated);
+               the BEGIN/END lines stay. A block printed over several lines (``cat key.pem``)
+               is followed across lines with :meth:`Masker.block_opens` and
+               :meth:`Masker.inside_block`: the lines between BEGIN and END (100 at most) become ``***``
+card           13-19 digits starting with 2-6, single spaces or dashes allowed between digits, that pass
+               the Luhn check and stand alone (no letter or digit next to them); the last four stay
+secret_field   a decoded JSON/logfmt value (string or number) whose key ends in one of the pair words
+custom         matches of the configured ``mask_patterns`` regex (its ``secret`` group if it has one)
+============== ===============================================================================
+
+Speed: most lines hold no secret, so a pre-check decides which of the regexes could match at all:
+the line is lower-cased once and tested with about ten substring tests, plus one ``bytes.translate``
+that exposes runs of 13 digits for the card check. Only the families it flags run, and the parsed
+fields are walked only when the raw text held a secret (or escapes that decoding turns into text).
+
+Decoding can reveal what the raw text hides (``\\u0070assword``, ``:\\/\\/``), so when a line holds
+such escapes the decoded values are checked as well; if they held a secret, ``event.original`` of a
+JSON line is re-encoded from the masked decoded object, and for other formats it is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Final
+
+import orjson
+
+from logfleet.errors import ConfigError
+from processor.parse import Parsed
+
+MASK: Final = "***"
+
+_URL: Final = 1
+_PAIR: Final = 2
+_AUTH: Final = 4
+_AWS: Final = 8
+_PEM: Final = 16
+_CARD: Final = 32
+_CUSTOM: Final = 64
+_DECODING: Final = frozenset({"json", "logfmt"})  # formats whose values are unescaped when parsed
+
+_URL_AUTH: Final = re.compile(r"""(:\\?/\\?/[^:/?#@\s"'\\]*:)([^/?#\s"'\\]+)@""")
+_WORDS: Final = r"passw(?:or)?d|secret|token|api[_-]?key"
+_PAIR_RE: Final = re.compile(
+    rf"""(?:{_WORDS})(?:\\?["'])?\s*(?:=|:\s*)"""
+    r"""(\\"(?:[^"\\]|\\[^"])+\\"|"(?:[^"\\\n]|\\.)+"|'[^'\n]+'|(?!(?:null|true|false)\b)[^\s"',;&{}\[\])\\]+)""",
+    re.IGNORECASE,
+)
+_BEARER: Final = re.compile(r"(?i:bearer)\s+([A-Za-z0-9\-._~+/]{8,}=*)")
+_BASIC: Final = re.compile(
+    r"""(?i:authorization)(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?i:basic)\s+([A-Za-z0-9+/]{4,}=*)"""
+)
+_AWS_RE: Final = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)([A-Z0-9]{16})(?![A-Z0-9])")
+_PEM_RE: Final = re.compile(
+    r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(.+?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
+)
+_PEM_BEGIN: Final = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_END: Final = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_CARD_RE: Final = re.compile(r"(?<![0-9A-Za-z])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
+_SECRET_KEY: Final = re.compile(rf"(?:{_WORDS})\Z", re.IGNORECASE)
+
+# bytes.translate table: digits -> "0", everything else -> "x" (spaces and dashes are deleted).
+_DIGIT_TABLE: Final = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
+_THIRTEEN: Final = b"0" * 13
+
+
+def luhn(digits: str) -> bool:
+    """True if the digit string passes the Luhn check (the checksum of payment card numbers)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position & 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _keep_group(kind: str, found: set[str], group: int = 1) -> Callable[[re.Match[str]], str]:
+    """A replacement that masks one group of the match and keeps the rest."""
+
+    def replace(match: re.Match[str]) -> str:
+        found.add(kind)
+        start, end = match.span(group)
+        if start < 0:  # the group did not take part in this match: mask all of it
+            return MASK
+        whole = match.group(0)
+        base = match.start()
+        return whole[: start - base] + MASK + whole[end - base :]
+
+    return replace
+
+
+def _pair_value(found: set[str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        found.add("pair")
+        value = match.group(1)
+        if value.startswith('\\"'):
+            masked = '\\"' + MASK + '\\"'
+        elif value[0] in "\"'":
+            masked = value[0] + MASK + value[0]
+        else:
+            masked = MASK
+        return match.group(0)[: match.start(1) - match.start()] + masked
+
+    return replace
+
+
+def _card(found: set[str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        text = match.group(0)
+        digits = text.replace(" ", "").replace("-", "")
+        if not luhn(digits):
+            return text
+        found.add("card")
+        return MASK + digits[-4:]
+
+    return replace
+
+
+class Masker:
+    """Masks secrets in lines and parsed fields; keeps counts of what it masked."""
+
+    def __init__(self, extra_pattern: str = "") -> None:
+        try:
+            self.extra = re.compile(extra_pattern) if extra_pattern else None
+        except re.error as exc:
+            raise ConfigError(f"mask_patterns: not a regular expression: {exc}") from exc
+        self.extra_group = 1 if self.extra is not None and "secret" in self.extra.groupindex else 0
+        if self.extra is not None and self.extra_group:
+            self.extra_group = self.extra.groupindex["secret"]
+        self.lines_masked: Counter[str] = Counter()
+        self._secret_keys: dict[str, bool] = {}
+
+    def triggers(self, text: str) -> int:
+        """Bit flags of the secret families that might be in ``text`` (0 for almost every line).
+
+        Substring tests on ``str`` (measured: about 70 ns each on 100 characters, where ``in`` on
+        ``bytes`` takes 300 ns and a regex with alternatives several microseconds).
+        """
+        flags = 0
+        if "@" in text and ("://" in text or ":\\/\\/" in text):
+            flags = _URL
+        low = text.lower()
+        if "passw" in low or "secret" in low or "token" in low or ("api" in low and "key" in low):
+            flags |= _PAIR
+        if "bearer" in low or "authoriz" in low:
+            flags |= _AUTH
+        if "AKIA" in text or "ASIA" in text:
+            flags |= _AWS
+        if "PRIVATE KEY" in text:
+            flags |= _PEM
+        if text.encode("utf-8", "surrogatepass").translate(_DIGIT_TABLE, b" -").find(_THIRTEEN) >= 0:
+            flags |= _CARD
+        if self.extra is not None and self.extra.search(text) is not None:
+            flags |= _CUSTOM
+        return flags
+
+    def mask_text(self, text: str, found: set[str], flags: int | None = None) -> str:
+        """``text`` with every secret masked (the same object when there was none); kinds go to ``found``."""
+        if flags is None:
+            flags = self.triggers(text)
+        if not flags:
+            return text
+        if flags & _PEM:
+            text = _PEM_RE.sub(_keep_group("private_key", found, 2), text)
+        if flags & _URL:
+            text = _URL_AUTH.sub(_keep_group("url_password", found, 2), text)
+        if flags & _AUTH:
+            text = _BEARER.sub(_keep_group("bearer", found), text)
+            text = _BASIC.sub(_keep_group("basic_auth", found), text)
+        if flags & _PAIR:
+            text = _PAIR_RE.sub(_pair_value(found), text)
+        if flags & _AWS:
+            text = _AWS_RE.sub(_keep_group("aws_key", found), text)
+        if flags & _CARD:
+            text = _CARD_RE.sub(_card(found), text)
+        if flags & _CUSTOM and self.extra is not None:
+            text = self.extra.sub(_keep_group("custom", found, self.extra_group), text)
+        return text
+
+    def mask_fields(self, fields: dict[str, Any], found: set[str]) -> None:
+        """Mask, in place, every string in ``fields`` and values of keys that name a secret."""
+        stack: list[dict[str, Any] | list[Any]] = [fields]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key, value in list(node.items()):
+                    kind = type(value)
+                    if (kind is str or kind is int or kind is float) and value != "" and self._is_secret_key(key):
+                        node[key] = MASK
+                        found.add("secret_field")
+                    elif kind is str or kind is int:
+                        node[key] = self._mask_value(value, found)
+                    elif kind is dict or kind is list:
+                        stack.append(value)
+            else:
+                for position, value in enumerate(node):
+                    kind = type(value)
+                    if kind is str or kind is int:
+                        node[position] = self._mask_value(value, found)
+                    elif kind is dict or kind is list:
+                        stack.append(value)
+
+    def _mask_value(self, value: str | int, found: set[str]) -> str | int:
+        """A string masked, or an integer that is a card number as a masked string."""
+        if isinstance(value, str):
+            return self.mask_text(value, found)
+        if 10**12 <= value < 10**19:  # a JSON number can be a card number too
+            text = str(value)
+            masked = self.mask_text(text, found, _CARD)
+            if masked is not text:
+                return masked
+        return value
+
+    def mask_line(self, text: str, parsed: Parsed) -> str | None:
+        """Mask ``parsed.fields`` in place; returns the masked text to keep as ``event.original``, or None.
+
+        None means the original must be left out: decoding revealed a secret that escapes hid in the
+        raw text of a line that is not JSON (JSON lines are re-encoded from the masked object instead).
+        """
+        flags = self.triggers(text)
+        escaped = parsed.format in _DECODING and ("\\u" in text or "\\/" in text)
+        if not flags and not escaped:
+            return text
+        found: set[str] = set()
+        original: str | None = self.mask_text(text, found, flags)
+        if not found and not escaped:
+            return text  # the raw text holds every value the fields hold: nothing to mask there either
+        fields = parsed.fields
+        message_is_text = fields.get("message") == text
+        field_found: set[str] = set()
+        self.mask_fields(fields, field_found)
+        if escaped and field_found:
+            if parsed.document is not None:
+                normalized = orjson.dumps(parsed.document).decode()
+                original = self.mask_text(normalized, found)
+            else:
+                original = None
+            if message_is_text:  # a JSON object without a message: the message is the line itself
+                fields["message"] = original if original is not None else MASK
+        for kind in found | field_found:
+            self.lines_masked[kind] += 1
+        return original
+
+    @staticmethod
+    def block_opens(text: str) -> bool:
+        """True if ``text`` ends with the BEGIN line of a private key block (as ``cat key.pem`` prints it)."""
+        tail = text.rstrip()
+        if not tail.endswith("PRIVATE KEY-----"):
+            return False
+        begin = tail.rfind("-----BEGIN ")
+        return begin >= 0 and _PEM_BEGIN.fullmatch(tail, begin) is not None
+
+    def inside_block(self, text: str) -> tuple[str, bool]:
+        """A line inside an open private key block: ``(masked line, whether the block goes on after it)``.
+
+        Everything up to the END line is key material and becomes ``***``; what follows END is
+        masked as a line of its own.
+        """
+        self.lines_masked["private_key"] += 1
+        end = _PEM_END.search(text)
+        if end is None:
+            return MASK, True
+        rest = text[end.start() :]
+        return MASK + self.mask_text(rest, set()), False
+
+    def _is_secret_key(self, key: str) -> bool:
+        known = self._secret_keys.get(key)
+        if known is None:
+            known = _SECRET_KEY.search(key) is not None
+            if len(self._secret_keys) > 10_000:
+                self._secret_keys.clear()
+            self._secret_keys[key] = known
+        return known
