@@ -1,0 +1,203 @@
+"""Secret masking (processor/masking.py): no secret of the corpus in ``secrets.txt`` survives the
+processor, look-alikes are left alone, and most lines never reach a regex."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from logfleet.errors import ConfigError
+from processor.events import MAX_KEY_BLOCK_LINES, EventBuilder
+from processor.masking import MASK, Masker, luhn
+from processor.parse import parse_line
+from processor.policy import PolicyResolver
+from tests.processor.mix import mix_lines
+
+CORPUS = Path(__file__).parent / "secrets.txt"
+TS = 1_709_294_400_000_000_000
+
+
+def secret_rows() -> list[tuple[str, str, str]]:
+    """(kind, secret, line) from secrets.txt; a line starting with a double quote is a JSON string."""
+    rows = []
+    for raw in CORPUS.read_text().splitlines():
+        if not raw or raw.startswith("#"):
+            continue
+        kind, secret, line = raw.split("\t", 2)
+        rows.append((kind, secret, json.loads(line) if line.startswith('"') else line))
+    return rows
+
+
+ROWS = secret_rows()
+
+
+def record(lines: list[str], policy: str = "warn", cid: str = "c1") -> dict[str, Any]:
+    return {
+        "v": 1,
+        "host": "h",
+        "container": {"id": cid, "name": "app-1", "labels": {"logfleet.format": policy}},
+        "lines": [[TS + i, 0, "stdout", text, []] for i, text in enumerate(lines)],
+    }
+
+
+def processed(lines: list[str], policy: str = "warn", builder: EventBuilder | None = None) -> bytes:
+    """Everything the processor would send for these lines (events and dead letters)."""
+    built = (builder or EventBuilder("t")).bulk_lines(record(lines, policy))
+    assert built.event_count + built.dead_letter_count == len(lines)
+    return built.events + built.dead_letters
+
+
+def test_the_corpus_has_every_kind() -> None:
+    kinds = {kind for kind, _, _ in ROWS}
+    assert kinds == {"url_password", "pair", "bearer", "basic_auth", "aws_key", "private_key", "card"}
+
+
+@pytest.mark.parametrize(("kind", "secret", "line"), ROWS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(ROWS)])
+@pytest.mark.parametrize("policy", ["warn", "strict", "off"])
+def test_no_secret_survives_the_processor(kind: str, secret: str, line: str, policy: str) -> None:
+    out = processed([line], policy)
+    assert secret.encode() not in out
+    for doc_line in out.splitlines():  # nor in any decoded string (escapes could hide it in the bytes)
+        assert secret not in json.dumps(orjson.loads(doc_line), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("kind", "secret", "line"), ROWS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(ROWS)])
+def test_each_secret_is_counted_under_its_kind(kind: str, secret: str, line: str) -> None:
+    masker = Masker()
+    masker.mask_line(line, parse_line(line))
+    kinds = set(masker.lines_masked)
+    assert kind in kinds or (kind == "pair" and "secret_field" in kinds), kinds
+    assert all(count == 1 for count in masker.lines_masked.values())
+
+
+def test_what_is_kept_around_a_mask() -> None:
+    masker = Masker()
+    found: set[str] = set()
+    assert masker.mask_text("postgres://app:pw12345@db:5432/x", found) == "postgres://app:***@db:5432/x"
+    assert masker.mask_text('a password="x y" b', found) == 'a password="***" b'
+    assert masker.mask_text("key AKIAIOSFODNN7EXAMPLE.", found) == "key AKIA***."
+    assert masker.mask_text("card 4111-1111-1111-1111 ok", found) == "card ***1111 ok"
+    assert masker.mask_text("Authorization: Bearer abcdefgh12345678", found) == "Authorization: Bearer ***"
+    pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----"
+    assert masker.mask_text(pem, found) == "-----BEGIN EC PRIVATE KEY-----***-----END EC PRIVATE KEY-----"
+    assert found == {"url_password", "pair", "aws_key", "card", "bearer", "private_key"}
+
+
+LOOKALIKES = [
+    "user forgot password",
+    "password reset requested for bob",
+    "password= (empty) and token=",
+    '{"message":"password changed","password":""}',
+    '{"password": null, "token": true, "secret": false}',
+    "tokens=5 max_tokens=10 tokenizer=bert",
+    "secretary=jane password_policy_ok",
+    "order 4111111111111112 refused",  # 16 digits, not Luhn
+    "id 1709294400123456789",  # nanoseconds since the epoch, 19 digits starting with 1
+    "ts=1709294400123",  # milliseconds: 13 digits starting with 1
+    "call +1 555-123-4567 now",
+    "2024-03-01 12:00:00,123 INFO started in 1234567 ms",
+    "trace 4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7",
+    "uuid 123e4567-e89b-12d3-a456-426614174000",
+    "GET http://example.com/a/b?x=1 HTTP/1.1",
+    "mailto:ops@example.com and http://example.com/",
+    "AKIA is a prefix; AKIAIOSFODNN7EXAMPLEX is too long",
+    "the bearer of bad news",
+    "-----BEGIN PUBLIC KEY-----MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-----END PUBLIC KEY-----",
+    "Asia/Tokyo ASIA region",
+]
+
+
+@pytest.mark.parametrize("line", LOOKALIKES)
+def test_lookalikes_are_not_masked(line: str) -> None:
+    masker = Masker()
+    parsed = parse_line(line)
+    before = orjson.dumps(parsed.fields)
+    assert masker.mask_line(line, parsed) == line
+    assert orjson.dumps(parsed.fields) == before
+    assert not masker.lines_masked
+
+
+def test_luhn() -> None:
+    assert luhn("4111111111111111")
+    assert luhn("79927398713")
+    assert not luhn("4111111111111112")
+    assert not luhn("79927398710")
+
+
+def test_a_key_printed_line_by_line_is_masked_until_its_end() -> None:
+    builder = EventBuilder("t")
+    lines = [
+        "loading key",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEAsecretline1",
+        "Q2xpZW50S2V5c2VjcmV0bGluZTI=",
+        "-----END RSA PRIVATE KEY-----",
+        "key loaded",
+    ]
+    out = processed(lines[:3], builder=builder) + processed(lines[3:], builder=builder)  # across records
+    assert b"secretline1" not in out and b"bGluZTI=" not in out
+    messages = [orjson.loads(line).get("message") for line in out.splitlines()[1::2]]
+    assert messages == [
+        "loading key",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        MASK,
+        MASK,
+        MASK + "-----END RSA PRIVATE KEY-----",
+        "key loaded",
+    ]
+
+
+def test_an_unterminated_key_block_stops_masking_after_a_bound() -> None:
+    lines = ["-----BEGIN PRIVATE KEY-----"] + [f"line {i}" for i in range(MAX_KEY_BLOCK_LINES + 5)]
+    out = processed(lines)
+    messages = [orjson.loads(line).get("message") for line in out.splitlines()[1::2]]
+    assert messages[1 : MAX_KEY_BLOCK_LINES + 1] == [MASK] * MAX_KEY_BLOCK_LINES
+    assert messages[MAX_KEY_BLOCK_LINES + 1 :] == [
+        f"line {i}" for i in range(MAX_KEY_BLOCK_LINES, MAX_KEY_BLOCK_LINES + 5)
+    ]
+
+
+def test_blocks_are_followed_per_container() -> None:
+    builder = EventBuilder("t")
+    first = builder.bulk_lines(record(["-----BEGIN PRIVATE KEY-----"], cid="a"))
+    other = builder.bulk_lines(record(["not key material"], cid="b"))
+    assert first.event_count == 1
+    assert b"not key material" in other.events
+
+
+def test_custom_patterns_mask_their_secret_group_or_the_whole_match() -> None:
+    masker = Masker(r"employee-(?P<secret>\d{6})|SSN \d{3}-\d{2}-\d{4}")
+    found: set[str] = set()
+    assert masker.mask_text("badge employee-123456 and SSN 078-05-1120", found) == "badge employee-*** and ***"
+    assert found == {"custom"}
+    builder = EventBuilder("t", masker=Masker(r"internal-[a-z]{8}"), policies=PolicyResolver("off"))
+    assert b"internal-abcdefgh" not in processed(['{"msg":"x","v":"internal-abcdefgh"}'], builder=builder)
+
+
+def test_a_bad_custom_pattern_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="mask_patterns"):
+        Masker("(unclosed")
+
+
+def test_event_original_keeps_the_masked_line() -> None:
+    out = processed(['{"message":"login","password":"pw-123456"}'])
+    event = orjson.loads(out.splitlines()[1])
+    assert event["event"]["original"] == '{"message":"login","password":"***"}'
+    assert event["app"]["password"] == MASK
+
+
+def test_escaped_secrets_in_json_reencode_the_original() -> None:
+    out = processed(['{"msg":"login","\\u0070assword":"pw-7654321"}'])
+    event = orjson.loads(out.splitlines()[1])
+    assert event["event"]["original"] == '{"msg":"login","password":"***"}'
+
+
+def test_most_lines_of_the_realistic_mix_never_reach_a_regex() -> None:
+    masker = Masker()
+    lines = mix_lines(5000)
+    flagged = [line for line in lines if masker.triggers(line)]
+    assert len(flagged) < len(lines) * 0.02, flagged[:5]
