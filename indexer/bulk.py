@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from logfleet.es import bulk_raw, translate_errors
 from logfleet.telemetry import get_logger
 
 log = get_logger("indexer")
+_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$")
 Item = tuple[bytes, bytes]
 
 
@@ -111,17 +113,20 @@ class BulkWriter:
     def _dead_letter(self, action: bytes, doc: bytes, error: dict[str, Any]) -> tuple[bytes, bytes]:
         target = orjson.loads(action).get("create", {})
         reason = str(error.get("reason", "rejected by Elasticsearch"))
-        extra: dict[str, Any] = {"logfleet": {"target_index": target.get("_index", "")}}
+        extra: dict[str, Any] = {"logfleet": {"target_index": str(target.get("_index", ""))}}
         try:
             original_doc = orjson.loads(doc)
-            if isinstance(original_doc, dict):
-                if "@timestamp" in original_doc:
-                    extra["@timestamp"] = original_doc["@timestamp"]
-                for key in ("container", "service", "host"):
-                    if isinstance(original_doc.get(key), dict):
-                        extra[key] = original_doc[key]
         except orjson.JSONDecodeError:
-            pass
+            original_doc = None
+        if isinstance(original_doc, dict):
+            # Only what cannot be the reason for the rejection: the dead letter must be storable.
+            stamp = original_doc.get("@timestamp")
+            if isinstance(stamp, str) and _RFC3339.match(stamp):
+                extra["@timestamp"] = stamp
+            for outer, inner in (("container", "id"), ("container", "name"), ("service", "name"), ("host", "name")):
+                value = original_doc.get(outer, {}).get(inner) if isinstance(original_doc.get(outer), dict) else None
+                if isinstance(value, str):
+                    extra.setdefault(outer, {})[inner] = value
         lines = deadletter.bulk_lines(
             self.namespace,
             f"es_{error.get('type', 'rejected')}",

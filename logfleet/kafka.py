@@ -15,10 +15,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.group import LeaveGroupRequest
 
 from logfleet.config import Settings
 from logfleet.errors import DeliveryError, KafkaUnreachable
+from logfleet.telemetry import get_logger
 
+log = get_logger("kafka")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 TOPIC_CONFIG = {"max.message.bytes": str(MAX_REQUEST_BYTES), "retention.ms": str(7 * 24 * 3600 * 1000)}
 
@@ -77,12 +80,47 @@ async def consumer(
     }
     options.update(overrides)
     client = AIOKafkaConsumer(*topics, **options)
-    await _start(client, "consumer", settings.kafka_bootstrap, attempts)
+    stuck_after_s = options["session_timeout_ms"] / 1000 * 2
+    watchdog = asyncio.create_task(_evict_blockers(client, settings, group_id, stuck_after_s))
+    try:
+        await _start(client, "consumer", settings.kafka_bootstrap, attempts)
+    finally:
+        watchdog.cancel()
     try:
         yield client
     finally:
         with contextlib.suppress(KafkaError):
             await client.stop()
+
+
+async def _evict_blockers(client: AIOKafkaConsumer, settings: Settings, group_id: str, after_s: float) -> None:
+    """Unblock a group that a dead member keeps from ever completing a rebalance.
+
+    A real broker drops a member whose heartbeats stop for ``session_timeout_ms``; the local
+    stand-in never does, so after a ``kill -9`` the dead member stays the group's leader, never
+    sends its assignment, and a restarted consumer waits for ever (measured: minutes, no end).
+    When joining has not finished after two session timeouts, every other member is asked to
+    leave the group: a live one simply rejoins at its next heartbeat, a dead one is gone. On a
+    real broker a join never takes this long, so this does not fire.
+    """
+    while True:
+        await asyncio.sleep(after_s)
+        own = str(getattr(getattr(client, "_coordinator", None), "member_id", ""))
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-unblock")
+        try:
+            await admin.start()
+            described = await admin.describe_consumer_groups([group_id])
+            members = [m[0] for response in described for group in response.groups for m in group[5]]
+            others = [member for member in members if member != own]
+            coordinator = await admin.find_coordinator(group_id)
+            for member in others:
+                await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member))
+            if others:
+                log.warning("evicted_group_members", group=group_id, members=len(others), waited_s=after_s)
+        except KafkaError as exc:
+            log.warning("evict_failed", group=group_id, error=str(exc))
+        finally:
+            await admin.close()
 
 
 async def ensure_topics(settings: Settings) -> list[str]:

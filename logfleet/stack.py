@@ -319,11 +319,17 @@ def ensure_image(docker_host: str) -> bool:
             api.close()
 
 
-def _start_noida(stack_dir: Path, kafka_port: int, es_port: int) -> int:
-    beside = Path(sys.executable).parent / "noida-db"  # the venv's, even when it is not on PATH
+def find_noida() -> str:
+    """The noida-db program: the virtualenv's (even when it is not on PATH), else the one on PATH."""
+    beside = Path(sys.executable).parent / "noida-db"
     binary = str(beside) if os.access(beside, os.X_OK) else shutil.which("noida-db")
     if binary is None:
         raise StackError(f"noida-db (Kafka and Elasticsearch stand-in) not found: pip install {NOIDA_PIN}")
+    return binary
+
+
+def _start_noida(stack_dir: Path, kafka_port: int, es_port: int) -> int:
+    binary = find_noida()
     data, log = stack_dir / "noida", stack_dir / "noida.log"
     data.mkdir(parents=True, exist_ok=True)
     proc = _spawn([binary, "start", "--only", "kafka,elasticsearch", "--host", "127.0.0.1",

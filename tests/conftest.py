@@ -38,6 +38,7 @@ def stack() -> Iterator[Settings]:
     private = not any(docker_answers(host) for host in hosts)
     try:
         record = up(stack_dir, kafka_port=free_port(), es_port=free_port(), private_docker=private)
+        os.environ["LOGFLEET_TEST_STACK_DIR"] = str(stack_dir)  # for tests that stop and start a server
         yield dataclasses.replace(
             Settings(),
             docker_host=record.docker_host,

@@ -185,3 +185,51 @@ def spawn_cli(settings: Settings, *args: str, log_path: Path, **env: str) -> sub
         stdout=open(log_path, "ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def noida_service(action: str, service: str) -> None:
+    """Stop or start one service (``kafka`` or ``elasticsearch``) of the session's noida-db server;
+    its data is kept, as when a real server is stopped and started."""
+    from logfleet.stack import find_noida
+
+    stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])
+    subprocess.run(
+        [find_noida(), action, service, "--data-dir", str(stack_dir / "noida")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+async def produce_events(settings: Settings, count: int, container: str, per_record: int = 500) -> None:
+    """Put ``count`` events of one made-up container on the events topic, in the processor's format
+    (``_bulk`` action and document lines, many events to a record)."""
+    import orjson
+    from aiokafka import AIOKafkaProducer
+
+    from logfleet.model import event_id, format_ts
+
+    index = f"logs-{container.replace('-', '_')}-{settings.namespace}"
+    cid = container * 4
+    base = 1_790_000_000 * 10**9
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", max_request_size=16 << 20)
+    await producer.start()
+    try:
+        futures = []
+        for first in range(0, count, per_record):
+            body = []
+            for i in range(first, min(count, first + per_record)):
+                eid = event_id(cid, base + i * 1000, "stdout", 0)
+                body.append(orjson.dumps({"create": {"_index": index, "_id": eid}}))
+                doc = {
+                    "@timestamp": format_ts(base + i * 1000),
+                    "message": f"event {i} of {container}",
+                    "container": {"id": cid, "name": container},
+                    "event": {"id": eid, "sequence": 0},
+                }
+                body.append(orjson.dumps(doc))
+            value = b"\n".join(body) + b"\n"
+            futures.append(await producer.send(settings.topic_events, value, key=container.encode()))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()

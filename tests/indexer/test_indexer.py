@@ -1,0 +1,135 @@
+"""The indexer against the real (stand-in) Elasticsearch: every event exactly once, through kill -9
+and a server outage; a rejected document is dead-lettered without holding back its batch."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from indexer.service import Indexer
+from logfleet import deadletter, es, setup
+from logfleet.config import Settings
+from tests.support import count_docs, logfleet_cli, noida_service, produce_events, running, spawn_cli, wait_for
+
+pytestmark = [pytest.mark.servers]
+
+
+async def _count_reaches(settings: Settings, container: str, want: int) -> int:
+    count = await count_docs(settings, container)
+    return count if count >= want else 0
+
+
+@pytest.mark.timeout(600)
+async def test_kill_9_of_the_indexer_mid_stream_stores_every_event_exactly_once(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    settings = pipeline_settings
+    events = 100_000
+    container = f"idx-{uuid.uuid4().hex[:8]}"
+    await produce_events(settings, events, container)
+    rng = random.Random()
+    log_path = tmp_path / "indexer.log"
+    indexer = spawn_cli(settings, "indexer", "run", log_path=log_path)
+    kills = 0
+    try:
+        for _ in range(3):
+            await asyncio.sleep(rng.uniform(2.0, 6.0))
+            indexer.send_signal(signal.SIGKILL)
+            indexer.wait()
+            kills += 1
+            indexer = spawn_cli(settings, "indexer", "run", log_path=log_path)
+        stored = await wait_for(lambda: _count_reaches(settings, container, events), within=420, interval=2)
+    finally:
+        indexer.send_signal(signal.SIGTERM)
+        indexer.wait(timeout=30)
+    assert stored == events
+    await asyncio.sleep(2)  # nothing more arrives: no event was stored twice under another id
+    assert await count_docs(settings, container) == events
+
+
+@pytest.mark.timeout(300)
+async def test_elasticsearch_stopped_for_20s_mid_stream_loses_and_duplicates_nothing(
+    pipeline_settings: Settings,
+) -> None:
+    settings = pipeline_settings
+    events = 10_000
+    container = f"outage-{uuid.uuid4().hex[:8]}"
+    await produce_events(settings, events, container)
+    indexer = Indexer(settings)
+    async with running(indexer):
+        await wait_for(lambda: _count_reaches(settings, container, 1), within=60, interval=0.2)
+        noida_service("stop", "elasticsearch")
+        try:
+            await asyncio.sleep(20)
+        finally:
+            noida_service("start", "elasticsearch")
+        stored = await wait_for(lambda: _count_reaches(settings, container, events), within=180, interval=1)
+    assert stored == events
+    assert indexer.writer is not None and indexer.writer.stats.created + indexer.writer.stats.duplicates >= events
+
+
+async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest_is_stored(
+    pipeline_settings: Settings,
+) -> None:
+    settings = pipeline_settings
+    index = f"logs-reject-{settings.namespace}"
+    good = [
+        orjson.dumps({"create": {"_index": index, "_id": f"good-{i}"}}) + b"\n"
+        + orjson.dumps({"@timestamp": "2026-01-01T00:00:00.000000001Z", "message": f"fine {i}"}) + b"\n"
+        for i in range(5)
+    ]
+    bad = (
+        orjson.dumps({"create": {"_index": index, "_id": "bad-1"}}) + b"\n"
+        + orjson.dumps({"@timestamp": "not a time", "message": "broken", "container": {"name": "rejector"}}) + b"\n"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic_events, b"".join(good[:2]) + bad + b"".join(good[2:]))
+    finally:
+        await producer.stop()
+    indexer = Indexer(settings)
+    async with running(indexer):
+        assert await wait_for(lambda: _dead_letters(settings), within=60)
+    assert indexer.writer is not None and indexer.writer.stats.dead_lettered == 1
+    assert await wait_for(lambda: _stored(settings, index, 5), within=30)
+    async with es.client(settings) as client:
+        stored = await client.search(index=index, size=10)
+        letters = await client.search(index=deadletter.stream_name(settings.namespace), size=10)
+    assert sorted(hit["_source"]["message"] for hit in stored["hits"]["hits"]) == [f"fine {i}" for i in range(5)]
+    letter = letters["hits"]["hits"][0]["_source"]
+    assert letter["error"]["type"] == "es_document_parsing_exception"
+    assert "@timestamp" in letter["error"]["message"]
+    assert "not a time" in letter["event"]["original"]
+    assert letter["container"]["name"] == "rejector"
+    assert letter["logfleet"]["target_index"] == index
+
+
+async def _stored(settings: Settings, index: str, want: int) -> bool:
+    async with es.client(settings) as client:
+        answer = await client.count(index=index, ignore_unavailable=True, allow_no_indices=True)
+    return int(answer["count"]) >= want
+
+
+async def _dead_letters(settings: Settings) -> int:
+    async with es.client(settings) as client:
+        answer = await client.count(
+            index=deadletter.stream_name(settings.namespace), ignore_unavailable=True, allow_no_indices=True
+        )
+    return int(answer["count"])
+
+
+async def test_setup_elasticsearch_twice_in_a_row_succeeds(pipeline_settings: Settings) -> None:
+    first = await setup.setup_elasticsearch(pipeline_settings)
+    second = await setup.setup_elasticsearch(pipeline_settings)
+    assert first == second
+    result = logfleet_cli(pipeline_settings, "setup")
+    assert result.returncode == 0, result.stderr
+    assert "index template logfleet-logs put" in result.stdout
