@@ -3,12 +3,15 @@ holds, and (hypothesis) that every input line ends as exactly one event or one d
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import pytest
+from aiokafka.errors import KafkaTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -224,3 +227,48 @@ def test_any_kafka_record_value_gives_output_and_never_raises(value: bytes) -> N
 def test_strict_resolver_default_is_used_by_the_builder() -> None:
     builder = EventBuilder("ns", policies=PolicyResolver("strict"))
     assert builder.bulk_lines(record([PLAIN])).dead_letter_count == 1
+
+
+# --- commit after both topics acknowledged ----------------------------------------------------------
+
+
+class FakeProducer:
+    """Records sends; the future of a send to ``fail_topic`` fails (a broker that never acknowledged)."""
+
+    def __init__(self, fail_topic: str = "") -> None:
+        self.fail_topic = fail_topic
+        self.sent: list[tuple[str, bytes]] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> asyncio.Future[None]:
+        self.sent.append((topic, value))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if topic == self.fail_topic:
+            future.set_exception(KafkaTimeoutError())
+        else:
+            future.set_result(None)
+        return future
+
+
+def _kafka_record(lines: list[str], offset: int, labels: dict[str, str]) -> SimpleNamespace:
+    value = encode_raw("h", {"id": "c1", "name": "n", "labels": labels}, [[TS, 0, "stdout", t, []] for t in lines])
+    return SimpleNamespace(value=value, key=b"c1", topic="raw", partition=0, offset=offset)
+
+
+async def test_a_batch_fails_unless_both_topics_acknowledged() -> None:
+    settings = dataclasses.replace(Settings(), namespace="ns", topic_events="ev", topic_dlq="dlq")
+    processor = Processor(settings)
+    batch = [_kafka_record([GOOD, PLAIN], 0, {"logfleet.format": "strict"})]
+    failing = FakeProducer(fail_topic="dlq")
+    with pytest.raises(KafkaTimeoutError):  # the consume loop then rewinds instead of committing
+        await processor._handle(failing, batch)  # type: ignore[arg-type]
+    assert [topic for topic, _ in failing.sent] == ["ev", "dlq"]
+    assert (processor.records_in, processor.events_out, processor.dead_letters) == (0, 0, 0)
+
+    working = FakeProducer()
+    await processor._handle(working, batch)  # type: ignore[arg-type]
+
+    def ids(sent: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
+        return [(topic, action["create"]["_id"]) for topic, body in sent for action, _ in docs(body)]
+
+    assert ids(working.sent) == ids(failing.sent)  # sent again with the same _ids: no second document
+    assert (processor.records_in, processor.events_out, processor.dead_letters) == (1, 1, 1)
