@@ -27,11 +27,14 @@ async def consume_batches(
     handle: Handler,
     stopping: asyncio.Event,
     *,
-    max_records: int = 2000,
+    max_records: int = 50,
     gather_s: float = 0.0,
     max_gather_records: int = 0,
 ) -> None:
     """Run until ``stopping`` is set: getmany, handle, commit.
+
+    A record carries up to ``batch_lines`` lines (1,000 by default), so ``max_records`` bounds what
+    is in hand at once: 50 records are at most 50,000 lines.
 
     With ``gather_s`` the loop keeps reading for up to that long, until ``max_gather_records`` records
     are in hand, so the handler gets fuller batches (the indexer's bulk requests).
@@ -41,6 +44,8 @@ async def consume_batches(
         records = await _gather(consumer, stopping, max_records, gather_s, max_gather_records)
         if not records:
             continue
+        paused = consumer.assignment()
+        consumer.pause(*paused)  # no fetching while the batch is handled (see _idle)
         try:
             await handle(records)
         except asyncio.CancelledError:
@@ -52,6 +57,8 @@ async def consume_batches(
             await _rewind(consumer)
             await asyncio.sleep(delay)
             continue
+        finally:
+            consumer.resume(*[tp for tp in paused if tp in consumer.assignment()])
         attempt = 0
         offsets: dict[TopicPartition, int] = {}
         for record in records:

@@ -60,7 +60,7 @@ def _drain_ceiling(settings: Settings, container_id: str, dockerd: int) -> dict[
 
 def _scrape(port: int, name: str) -> float:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=15) as answer:
             for line in answer.read().decode().splitlines():
                 if line.startswith(name + " "):
                     return float(line.split()[1])

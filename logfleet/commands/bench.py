@@ -52,3 +52,36 @@ def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool)
         click.echo(f"logfleet: {exc}", err=True)
         sys.exit(exc.exit_code)
     _emit({"benchmark": "shipper", "runs": results, "median": _median_of(results)})
+
+
+@bench_group.command("processor")
+@click.option("--records", default=200_000, show_default=True, type=click.IntRange(1000), help="Lines in the mix.")
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
+def bench_processor_command(records: int, runs: int) -> None:
+    """Events/s of one processor process from the raw topic to the events topic on a realistic mix
+    (prescribed JSON, other JSON, nginx access, plain text with stack traces); CPU seconds per
+    million; peak RSS. Timed from its first output to its last."""
+    from logfleet.bench.pipeline import bench_processor
+
+    _run_bench("processor", lambda work: bench_processor(load_settings(), records, work), runs)
+
+
+@bench_group.command("indexer")
+@click.option("--docs", default=50_000, show_default=True, type=click.IntRange(1000), help="Documents.")
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
+def bench_indexer_command(docs: int, runs: int) -> None:
+    """Docs/s from Kafka into Elasticsearch divided by the ceiling of the same server in the same
+    run: the same documents sent as raw _bulk requests of the same size by a minimal loader."""
+    from logfleet.bench.pipeline import bench_indexer
+
+    _run_bench("indexer", lambda work: bench_indexer(load_settings(), docs, work), runs)
+
+
+def _run_bench(name: str, one_run: Any, runs: int) -> None:
+    try:
+        with tempfile.TemporaryDirectory(prefix="lfbench") as work:
+            results = [one_run(Path(work)) for _ in range(runs)]
+    except LogfleetError as exc:
+        click.echo(f"logfleet: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    _emit({"benchmark": name, "runs": results, "median": _median_of(results)})
