@@ -164,7 +164,7 @@ class Masker:
             flags |= _PAIR
         if "bearer" in low or "authoriz" in low:
             flags |= _AUTH
-        if "AKIA" in text or "ASIA" in text:
+        if "IA" in text and ("AKIA" in text or "ASIA" in text):
             flags |= _AWS
         if "PRIVATE KEY" in text:
             flags |= _PEM
@@ -264,6 +264,8 @@ class Masker:
     @staticmethod
     def block_opens(text: str) -> bool:
         """True if ``text`` ends with the BEGIN line of a private key block (as ``cat key.pem`` prints it)."""
+        if "PRIVATE KEY-----" not in text[-80:]:
+            return False
         tail = text.rstrip()
         if not tail.endswith("PRIVATE KEY-----"):
             return False

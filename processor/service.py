@@ -43,7 +43,12 @@ def builder_for(settings: Settings) -> EventBuilder:
 
 @dataclasses.dataclass
 class ProcessorStats:
-    """Counters the processor exposes as metrics; every label set is closed."""
+    """Counters the processor exposes as metrics; every label set is closed.
+
+    ``records_in``, ``events_out`` and ``dead_letters`` count what was acknowledged; the labelled
+    counters (violations, dead-letter reasons, masked lines) count lines as they are built, so a batch
+    that is retried after a failed send is counted again.
+    """
 
     records_in: int = 0
     events_out: int = 0
