@@ -24,7 +24,7 @@ from elasticsearch import AsyncElasticsearch
 from logfleet.audit.output import EXPORT_COLUMNS, csv_row
 from logfleet.audit.search import Filters, build_query, index_for, require_data, sort_spec
 
-PAGE = 5000
+PAGE = 10_000  # the largest page Elasticsearch serves by default (index.max_result_window)
 KEEP_ALIVE = "5m"
 
 

@@ -226,7 +226,7 @@ def audit_follow(
     help="File to write (- for stdout). Written beside it and renamed when complete.",
 )
 @click.option(
-    "--page-size", default=5000, show_default=True, type=click.IntRange(1, 10000), help="Records per request."
+    "--page-size", default=10_000, show_default=True, type=click.IntRange(1, 10000), help="Records per request."
 )
 @_deadletters_option
 @_format_option(("ndjson", "csv"), "ndjson")
