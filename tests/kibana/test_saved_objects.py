@@ -318,6 +318,37 @@ def test_everything_the_issue_asks_for_is_there() -> None:
     assert [c["explicitInput"]["fieldName"] for c in controls.values()] == ["container.name"]
 
 
+# Attribute names Kibana's own schemas accept (dashboards are validated with unknowns forbidden):
+# src/plugins/dashboard/common/content_management/v1/cm_services.ts and
+# src/plugins/saved_search/server/saved_objects/schema.ts (SCHEMA_SEARCH_V8_8_0).
+DASHBOARD_KEYS = {
+    "title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo", "refreshInterval",
+    "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version",
+}
+CONTROL_GROUP_KEYS = {"panelsJSON", "controlStyle", "chainingSystem", "ignoreParentSettingsJSON"}
+SEARCH_KEYS = {
+    "title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart", "breakdownField",
+    "kibanaSavedObjectMeta", "isTextBasedQuery", "usesAdHocDataView", "timeRestore", "timeRange",
+    "refreshInterval", "viewMode", "hideAggregatedPreview", "hits", "version",
+}
+LENS_KEYS = {"title", "description", "visualizationType", "state"}
+DATA_VIEW_KEYS = {
+    "title", "name", "timeFieldName", "allowNoIndex", "fields", "fieldFormatMap", "fieldAttrs", "runtimeFieldMap",
+    "sourceFilters", "type", "typeMeta",
+}
+
+
+def test_attributes_are_ones_kibana_accepts() -> None:
+    allowed = {"dashboard": DASHBOARD_KEYS, "search": SEARCH_KEYS, "lens": LENS_KEYS, "index-pattern": DATA_VIEW_KEYS}
+    for obj in load_objects():
+        unknown = set(obj["attributes"]) - allowed[obj["type"]]
+        assert not unknown, (obj["id"], unknown)
+        if "controlGroupInput" in obj["attributes"]:
+            assert set(obj["attributes"]["controlGroupInput"]) <= CONTROL_GROUP_KEYS
+        if obj["type"] == "search":
+            assert all(len(pair) == 2 for pair in obj["attributes"]["sort"])
+
+
 def test_built_for_the_oldest_supported_kibana() -> None:
     for obj in load_objects():
         assert version(obj["coreMigrationVersion"]) <= TARGET
