@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import elastic_transport
 import elasticsearch
@@ -32,9 +33,20 @@ async def client(settings: Settings, request_timeout: float = 60) -> AsyncIterat
         await es.close()
 
 
+def safe_url(url: str) -> str:
+    """The URL with any credentials in it masked, for messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 @contextlib.contextmanager
 def translate_errors(url: str) -> Any:
-    """Turn the client's exceptions into the project's exception tree."""
+    """Turn the client's exceptions into the project's exception tree (credentials never printed)."""
+    url = safe_url(url)
     try:
         yield
     except elastic_transport.ConnectionError as exc:

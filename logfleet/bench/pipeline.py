@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import subprocess
 import sys
 import time
@@ -25,8 +24,7 @@ from aiokafka import AIOKafkaProducer
 
 from logfleet import kafka, setup
 from logfleet.bench import mix
-from logfleet.bench.procstat import cpu_seconds, rss_mb
-from logfleet.bench.shipper import _scrape
+from logfleet.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.config import Settings
 from logfleet.model import encode_raw, event_id, format_ts
 from logfleet.stack import free_port
@@ -49,22 +47,6 @@ def _isolated(settings: Settings, work_dir: Path) -> Settings:
     )
 
 
-def _env(settings: Settings, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LOGFLEET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "LOGFLEET_ES_URL": settings.es_url,
-        "LOGFLEET_TOPIC_RAW": settings.topic_raw,
-        "LOGFLEET_TOPIC_EVENTS": settings.topic_events,
-        "LOGFLEET_TOPIC_DLQ": settings.topic_dlq,
-        "LOGFLEET_PROCESSOR_GROUP": settings.processor_group,
-        "LOGFLEET_INDEXER_GROUP": settings.indexer_group,
-        "LOGFLEET_NAMESPACE": settings.namespace,
-        "LOGFLEET_METRICS_PORT": str(port),
-        "LOGFLEET_STACK_DIR": "/nonexistent",
-    }
-
-
 def _watch(settings: Settings, part: str, counters: list[str], want: int, timeout_s: float = 900) -> dict[str, float]:
     """Run ``logfleet PART run`` until the counters add up to ``want``.
 
@@ -72,7 +54,7 @@ def _watch(settings: Settings, part: str, counters: list[str], want: int, timeou
     process start and the consumer group join are left out (the first batch is left out with them).
     """
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "logfleet", part, "run"], env=_env(settings, port),
+    proc = subprocess.Popen([sys.executable, "-m", "logfleet", part, "run"], env=daemon_env(settings, port),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.perf_counter() + timeout_s
@@ -80,7 +62,7 @@ def _watch(settings: Settings, part: str, counters: list[str], want: int, timeou
         done = first_done = 0.0
         while done < want and time.perf_counter() < deadline and proc.poll() is None:
             time.sleep(0.02)
-            done = sum(_scrape(port, name) for name in counters)
+            done = sum(scrape(port, name) for name in counters)
             if first_at is None and done > 0:
                 first_at, cpu_at_first, first_done = time.perf_counter(), cpu_seconds(proc.pid), done
         end = time.perf_counter()

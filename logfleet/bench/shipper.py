@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import docker
 
 from logfleet import kafka
-from logfleet.bench.procstat import cpu_seconds, pid_of, rss_mb
+from logfleet.bench.procstat import cpu_seconds, daemon_env, pid_of, rss_mb, scrape
 from logfleet.config import Settings
 from logfleet.errors import StackError
 from logfleet.stack import IMAGE, free_port
@@ -58,29 +57,9 @@ def _drain_ceiling(settings: Settings, container_id: str, dockerd: int) -> dict[
     return {"lines": lines, "seconds": seconds, "dockerd_cpu_s": cpu_seconds(dockerd) - cpu0}
 
 
-def _scrape(port: int, name: str) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=15) as answer:
-            for line in answer.read().decode().splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return 0.0
-
-
 def _run_shipper(settings: Settings, lines: int, dockerd: int, state_dir: Path) -> dict[str, float]:
     port = free_port()
-    env = {
-        **os.environ,
-        "DOCKER_HOST": settings.docker_host,
-        "LOGFLEET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "LOGFLEET_TOPIC_RAW": settings.topic_raw,
-        "LOGFLEET_STATE_DIR": str(state_dir),
-        "LOGFLEET_INCLUDE": settings.include,
-        "LOGFLEET_METRICS_PORT": str(port),
-        "LOGFLEET_STACK_DIR": "/nonexistent",
-    }
+    env = daemon_env(dataclasses.replace(settings, state_dir=str(state_dir)), port)
     cpu0 = cpu_seconds(dockerd)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "logfleet", "shipper", "run"], env=env,
@@ -90,7 +69,7 @@ def _run_shipper(settings: Settings, lines: int, dockerd: int, state_dir: Path) 
         deadline = start + 600
         while acked < lines and time.perf_counter() < deadline and proc.poll() is None:
             time.sleep(0.05)
-            acked = _scrape(port, "logfleet_shipper_lines_acked_total")
+            acked = scrape(port, "logfleet_shipper_lines_acked_total")
         seconds = time.perf_counter() - start
         return {
             "lines_acked": acked,
@@ -174,16 +153,7 @@ def bench_many_containers(settings: Settings, containers: int, work_dir: Path) -
     client = docker.DockerClient(base_url=settings.docker_host)
     started = []
     port = free_port()
-    env = {
-        **os.environ,
-        "DOCKER_HOST": settings.docker_host,
-        "LOGFLEET_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "LOGFLEET_TOPIC_RAW": settings.topic_raw,
-        "LOGFLEET_STATE_DIR": str(work_dir / f"state-{tag}"),
-        "LOGFLEET_INCLUDE": settings.include,
-        "LOGFLEET_METRICS_PORT": str(port),
-        "LOGFLEET_STACK_DIR": "/nonexistent",
-    }
+    env = daemon_env(dataclasses.replace(settings, state_dir=str(work_dir / f"state-{tag}")), port)
     try:
         for i in range(containers):
             script = "echo started; while true; do sleep 5; echo tick; done"
@@ -193,10 +163,10 @@ def bench_many_containers(settings: Settings, containers: int, work_dir: Path) -
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.perf_counter() + 120
-            while _scrape(port, "logfleet_shipper_containers_followed") < containers and time.perf_counter() < deadline:
+            while scrape(port, "logfleet_shipper_containers_followed") < containers and time.perf_counter() < deadline:
                 time.sleep(0.5)
             time.sleep(10)  # a few ticks from every container
-            followed = _scrape(port, "logfleet_shipper_containers_followed")
+            followed = scrape(port, "logfleet_shipper_containers_followed")
             return {
                 "containers": containers,
                 "followed": followed,

@@ -77,3 +77,10 @@ def test_unknown_key_in_the_config_file_is_named(tmp_path: object) -> None:
     result = _logfleet("--config", str(config), "setup")
     assert result.returncode == 2
     assert "unknown setting 'kafka_bootstrapp'" in result.stderr
+
+
+def test_credentials_in_the_elasticsearch_url_are_never_printed() -> None:
+    result = _logfleet("audit", "search", LOGFLEET_ES_URL="http://auditor:s3cret-pw@127.0.0.1:1")
+    assert result.returncode == 4
+    assert "s3cret-pw" not in result.stderr and "auditor" not in result.stderr
+    assert "***@127.0.0.1:1" in result.stderr
