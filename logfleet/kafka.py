@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.group import LeaveGroupRequest
@@ -147,3 +147,23 @@ async def ensure_topics(settings: Settings) -> list[str]:
     finally:
         await admin.close()
     return created
+
+
+async def read_all(settings: Settings, topic: str) -> list[Any]:
+    """Every record of a topic from its beginning to its end as of now, outside any consumer group
+    (for checks and benchmarks that count what arrived)."""
+    client = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await client.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(client.partitions_for_topic(topic) or [])]
+        client.unsubscribe()
+        client.assign(partitions)
+        ends = await client.end_offsets(partitions)
+        await client.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        while [tp for tp in partitions if await client.position(tp) < ends[tp]]:
+            for part in (await client.getmany(timeout_ms=1000)).values():
+                records.extend(part)
+        return records
+    finally:
+        await client.stop()

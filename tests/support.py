@@ -152,29 +152,9 @@ def logfleet_cli(settings: Settings, *args: str, timeout: float = 60) -> subproc
 
 async def read_topic(settings: Settings, topic: str) -> list[Any]:
     """Every record of a topic, from the beginning to its current end (no consumer group)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from logfleet.kafka import read_all
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            await consumer.stop()
-            consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-            await consumer.start()
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-            consumer.unsubscribe()
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(timeout_ms=1000)
-            for part in batch.values():
-                records.extend(part)
-        return records
-    finally:
-        await consumer.stop()
+    return await read_all(settings, topic)
 
 
 def spawn_cli(settings: Settings, *args: str, log_path: Path, **env: str) -> subprocess.Popen[bytes]:

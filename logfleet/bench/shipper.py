@@ -84,28 +84,14 @@ def _run_shipper(settings: Settings, lines: int, dockerd: int, state_dir: Path) 
 
 
 async def _count_in_kafka(settings: Settings) -> dict[str, int]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     from logfleet.model import decode_raw
 
     seen: set[int] = set()
     total = 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        numbers = consumer.partitions_for_topic(settings.topic_raw) or []
-        partitions = [TopicPartition(settings.topic_raw, p) for p in numbers]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    for line in decode_raw(record.value)["lines"]:
-                        seen.add(int(line[3][:9]))
-                        total += 1
-    finally:
-        await consumer.stop()
+    for record in await kafka.read_all(settings, settings.topic_raw):
+        for line in decode_raw(record.value)["lines"]:
+            seen.add(int(line[3][:9]))
+            total += 1
     return {"unique": len(seen), "total": total}
 
 
