@@ -20,6 +20,7 @@ Handler = Callable[[list[Any]], Awaitable[None]]
 log = get_logger("consume")
 IDLE_PAUSE_S = 0.1
 IDLE_POLL_S = 0.01
+BUSY_POLL_S = 0.5
 
 
 async def consume_batches(
@@ -40,8 +41,10 @@ async def consume_batches(
     are in hand, so the handler gets fuller batches (the indexer's bulk requests).
     """
     attempt = 0
+    busy = False
     while not stopping.is_set():
-        records = await _gather(consumer, stopping, max_records, gather_s, max_gather_records)
+        records = await _gather(consumer, stopping, max_records, gather_s, max_gather_records, busy)
+        busy = bool(records)
         if not records:
             continue
         paused = consumer.assignment()
@@ -72,13 +75,16 @@ async def consume_batches(
 
 
 async def _gather(
-    consumer: AIOKafkaConsumer, stopping: asyncio.Event, max_records: int, gather_s: float, want: int
+    consumer: AIOKafkaConsumer, stopping: asyncio.Event, max_records: int, gather_s: float, want: int, busy: bool
 ) -> list[Any]:
+    # After a batch, the partitions were paused: give the first fetch time to come back (BUSY_POLL_S)
+    # before treating the topic as idle, or every batch would pay for an idle pause.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + gather_s
     records: list[Any] = []
+    first_poll = BUSY_POLL_S if busy else IDLE_POLL_S
     while True:
-        timeout = max(0.0, deadline - loop.time()) if records else IDLE_POLL_S
+        timeout = max(0.0, deadline - loop.time()) if records else first_poll
         batch = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
         for part in batch.values():
             records.extend(part)
