@@ -1,0 +1,70 @@
+"""The broker stopped for 20 s mid-stream: the shipper pauses (Docker's log files are the buffer),
+resumes when Kafka is back, loses nothing, and its memory stays bounded meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import signal
+from pathlib import Path
+
+import pytest
+
+from logfleet.bench.procstat import rss_mb
+from logfleet.config import Settings
+from logfleet.model import decode_raw
+from tests.support import noida_service, read_topic, spawn_cli, start_container, wait_for
+
+pytestmark = [pytest.mark.servers]
+LINES = 100_000
+# 50 chunks of 2,000 numbered lines, 200 ms apart: about 10 s of writing, across the outage.
+SLOW_BURST = r"""
+j=0
+while [ $j -lt 50 ]; do
+  awk -v j=$j 'BEGIN { for (i = 1; i <= 2000; i++) printf "line %d written while kafka may be down\n", j*2000+i }'
+  usleep 200000
+  j=$((j+1))
+done
+"""
+
+
+async def _numbers(settings: Settings) -> collections.Counter[int]:
+    numbers: collections.Counter[int] = collections.Counter()
+    for record in await read_topic(settings, settings.topic_raw):
+        for line in decode_raw(record.value)["lines"]:
+            numbers[int(line[3].split()[1])] += 1
+    return numbers
+
+
+@pytest.mark.timeout(400)
+async def test_kafka_stopped_for_20s_mid_stream_loses_nothing_and_memory_stays_bounded(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    settings = pipeline_settings
+    shipper = spawn_cli(settings, "shipper", "run", log_path=tmp_path / "shipper.log")
+    peak = 0.0
+    try:
+        await asyncio.sleep(1.5)
+        container = start_container(settings, SLOW_BURST)
+        await asyncio.sleep(2.0)
+        noida_service("stop", "kafka")
+        try:
+            for _ in range(20):
+                await asyncio.sleep(1.0)
+                peak = max(peak, rss_mb(shipper.pid))
+        finally:
+            noida_service("start", "kafka")
+        await asyncio.to_thread(container.wait, timeout=120)
+
+        async def complete() -> collections.Counter[int]:
+            numbers = await _numbers(settings)
+            return numbers if len(numbers) >= LINES else collections.Counter()
+
+        numbers = await wait_for(complete, within=180, interval=2)
+        peak = max(peak, rss_mb(shipper.pid, peak=True))
+    finally:
+        shipper.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(shipper.wait, 30)
+    assert set(numbers) == set(range(1, LINES + 1)), (tmp_path / "shipper.log").read_text()[-3000:]
+    assert peak < 150, f"shipper RSS reached {peak:.0f} MB during the outage"
+    print(f"\nkafka outage: peak RSS {peak:.1f} MB, sent again {sum(numbers.values()) - LINES}")
