@@ -213,3 +213,27 @@ async def produce_events(settings: Settings, count: int, container: str, per_rec
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+def restart_private_dockerd() -> bool:
+    """Stop the session's private dockerd (SIGTERM, as a daemon restart would) and start it again on
+    the same socket; False when the session uses a Docker Engine it did not start."""
+    import signal as signals
+    import time
+
+    from logfleet.stack import read_record, up
+
+    stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])
+    record = read_record(stack_dir)
+    pid = record.started.get("dockerd") if record else None
+    if not pid:
+        return False
+    os.kill(pid, signals.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.1)
+    up(stack_dir)
+    return True
