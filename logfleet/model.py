@@ -99,10 +99,18 @@ def parse_docker_ts(raw: bytes) -> int:
     return int(parsed.timestamp()) * NS + int((digits or "0")[:9].ljust(9, "0"))
 
 
+_formatted_seconds: dict[int, str] = {}
+
+
 def format_ts(ts_ns: int) -> str:
     """Nanoseconds since the epoch as RFC 3339 UTC with nine fraction digits."""
     seconds, nanos = divmod(ts_ns, NS)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
+    head = _formatted_seconds.get(seconds)
+    if head is None:  # consecutive lines share their second: format it once
+        if len(_formatted_seconds) > 4096:
+            _formatted_seconds.clear()
+        head = _formatted_seconds[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{head}.{nanos:09d}Z"
 
 
 def docker_since(ts_ns: int) -> str:

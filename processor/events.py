@@ -90,6 +90,7 @@ class _Record:
     ingested: str
     container: dict[str, Any]
     common: dict[str, Any]
+    action_head: bytes = b""  # the create action line up to the _id value
     reasons: dict[tuple[str, ...], int] = dataclasses.field(default_factory=dict)  # lines per reason list
 
 
@@ -117,6 +118,7 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         policy=policies.resolve(labels, service),
         dataset=dataset,
         index=f"logs-{dataset}-{namespace}",
+        action_head=orjson.dumps({"create": {"_index": f"logs-{dataset}-{namespace}", "_id": ""}})[:-3],
         ingested=format_ts(time.time_ns()),
         container=container_fields,
         common={
@@ -210,9 +212,8 @@ class EventBuilder:
             event["original"] = original
         doc.update(ctx.common, logfleet=pipeline, stream=stream)
         doc["@timestamp"] = format_ts(ts)
-        document = orjson.dumps(doc)
-        events.append(orjson.dumps({"create": {"_index": ctx.index, "_id": eid}}))
-        events.append(document)
+        events.append(ctx.action_head + eid.encode() + b'"}}')
+        events.append(orjson.dumps(doc))
 
     def _violation(
         self,
