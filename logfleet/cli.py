@@ -17,6 +17,7 @@ import click
 from logfleet import __version__
 from logfleet.commands.audit import audit_group
 from logfleet.commands.bench import bench_group
+from logfleet.commands.config import config_group
 from logfleet.commands.kibana import kibana_setup_command
 from logfleet.commands.stack import stack_group
 from logfleet.config import Settings, load_settings
@@ -193,6 +194,7 @@ cli.add_command(stack_group)
 cli.add_command(audit_group)
 setup.add_command(kibana_setup_command)
 cli.add_command(bench_group)
+cli.add_command(config_group)
 
 
 def main() -> None:
