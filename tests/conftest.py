@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
-from logfleet.stack import IMAGE, SYSTEM_DOCKER, docker_answers, down, free_port, up
+from logfleet.stack import SYSTEM_DOCKER, docker_answers, down, free_port, up
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

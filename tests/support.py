@@ -16,8 +16,8 @@ from typing import Any
 import docker
 
 from logfleet import es, setup
+from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
-from logfleet.stack import IMAGE
 
 
 def isolated(settings: Settings, tmp_path: Path) -> Settings:

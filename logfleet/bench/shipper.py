@@ -24,9 +24,10 @@ import docker
 
 from logfleet import kafka
 from logfleet.bench.procstat import cpu_seconds, daemon_env, pid_of, rss_mb, scrape
+from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
 from logfleet.errors import StackError
-from logfleet.stack import IMAGE, free_port
+from logfleet.stack import free_port
 
 DOCKER_CLI = "/usr/bin/docker"
 LINE_SCRIPT = (

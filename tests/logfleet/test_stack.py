@@ -15,10 +15,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from logfleet.busybox_image import IMAGE
 from logfleet.commands.stack import stack_group
 from logfleet.config import Settings, load_settings, read_stack_record
 from logfleet.errors import StackError
-from logfleet.stack import IMAGE, StackRecord, docker_answers, down, env_lines, free_port, status, up
+from logfleet.stack import StackRecord, docker_answers, down, env_lines, free_port, status, up
 
 
 @pytest.fixture
