@@ -20,6 +20,7 @@ from logfleet.commands.bench import bench_group
 from logfleet.commands.config import config_group
 from logfleet.commands.kibana import kibana_setup_command
 from logfleet.commands.stack import stack_group
+from logfleet.commands.status import status_command
 from logfleet.config import Settings, load_settings
 from logfleet.errors import LogfleetError
 from logfleet.telemetry import configure_logging
@@ -195,6 +196,7 @@ cli.add_command(audit_group)
 setup.add_command(kibana_setup_command)
 cli.add_command(bench_group)
 cli.add_command(config_group)
+cli.add_command(status_command)
 
 
 def main() -> None:

@@ -1,0 +1,43 @@
+"""``logfleet status``: the pipeline at a glance, for operators (table) and monitoring systems (json)."""
+
+from __future__ import annotations
+
+import click
+import orjson
+
+from logfleet.errors import Unreachable
+
+
+@click.command("status")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="Output format."
+)
+@click.option(
+    "--minutes", default=15, show_default=True, type=click.IntRange(1, 7 * 24 * 60),
+    help="Window for the documents and dead letters counted per data stream.",
+)
+@click.pass_context
+def status_command(ctx: click.Context, fmt: str, minutes: int) -> None:
+    """Show the pipeline at a glance: shipper checkpoints, lag, recent documents, dead letters.
+
+    \b
+    - the shipper's checkpoints on this host (state_dir), per container, with their age;
+    - consumer-group lag per stage and partition: the processor group on the raw topic, the
+      indexer group on the events and dead-letter topics (end offset minus committed offset;
+      no group is joined);
+    - documents per data stream of the namespace in the last --minutes, and dead letters.
+    A section whose server does not answer says so; the others are still shown, and the command
+    exits with 4.
+    """
+    from logfleet import cli
+    from logfleet import status as status_mod
+
+    settings = cli._settings(ctx)
+    report = cli._run(lambda: status_mod.gather(settings, minutes))
+    if fmt == "json":
+        click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(status_mod.render_table(report), nl=False)
+    if report["unreachable"]:
+        click.echo(f"logfleet: unreachable: {', '.join(report['unreachable'])}", err=True)
+        raise click.exceptions.Exit(Unreachable.exit_code)

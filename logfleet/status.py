@@ -1,0 +1,220 @@
+"""The pipeline at a glance: shipper checkpoints, consumer-group lag, recent documents, dead letters.
+
+:func:`gather` reads each part on its own and never lets one unreachable server hide the others:
+every section carries ``ok`` (it could be read) and, when not, ``error`` with one line saying why.
+Nothing here joins a consumer group or writes anything: lag is end offsets (a consumer without a
+group) minus committed offsets (the admin client's OffsetFetch), documents are ``_search`` counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from logfleet import es
+from logfleet.config import Settings
+from logfleet.errors import LogfleetError, NoData
+
+CHECKPOINT_FILE = "shipper-checkpoints.json"
+DEADLETTER_DATASET = "logfleet.deadletter"
+KAFKA_TIMEOUT_S = 15.0
+_BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d+$")
+
+
+def checkpoints(settings: Settings, now: float | None = None) -> dict[str, Any]:
+    """The shipper's checkpoints on this host, one entry per container, with their age in seconds."""
+    path = Path(settings.state_dir) / CHECKPOINT_FILE
+    section: dict[str, Any] = {"ok": True, "host": settings.host_name, "file": str(path), "containers": []}
+    now = time.time() if now is None else now
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        section["note"] = "no checkpoint file (no shipper ran on this host with this state_dir)"
+        return section
+    except (OSError, orjson.JSONDecodeError) as exc:
+        return {**section, "ok": False, "error": f"cannot read {path}: {exc}"}
+    containers = data.get("containers", {}) if isinstance(data, dict) else {}
+    for cid, entry in sorted(containers.items()):
+        if not isinstance(entry, dict):
+            continue
+        state = "removed" if "removed" in entry else "finished" if "finished" in entry else "following"
+        section["containers"].append(
+            {
+                "container_id": cid,
+                "state": state,
+                "last_line_ts_ns": entry.get("ts"),
+                "checkpoint_written_at": entry.get("at"),
+                "age_s": round(now - float(entry["at"]), 3) if "at" in entry else None,
+            }
+        )
+    return section
+
+
+async def consumer_lag(settings: Settings) -> dict[str, Any]:
+    """Lag of the processor group on the raw topic and of the indexer group on events and dead letters."""
+    stages = [
+        ("processor", settings.processor_group, [settings.topic_raw]),
+        ("indexer", settings.indexer_group, [settings.topic_events, settings.topic_dlq]),
+    ]
+    try:
+        result = await asyncio.wait_for(_lag(settings, stages), KAFKA_TIMEOUT_S)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        return {"ok": False, "error": f"Kafka at {settings.kafka_bootstrap} unreachable: {why}"}
+    return {"ok": True, "stages": result}
+
+
+async def _lag(settings: Settings, stages: list[tuple[str, str, list[str]]]) -> list[dict[str, Any]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-status")
+    offsets = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                               client_id="logfleet-status")  # no group_id: never joins a group
+    try:
+        await admin.start()
+        await offsets.start()
+        described = await admin.describe_topics([t for _, _, topics in stages for t in topics])
+        partitions = {
+            str(t["topic"]): sorted(int(p["partition"]) for p in t["partitions"])
+            for t in described
+            if not t.get("error_code")
+        }
+        out = []
+        for stage, group, topics in stages:
+            tps = [TopicPartition(topic, p) for topic in topics for p in partitions.get(topic, [])]
+            committed = await admin.list_consumer_group_offsets(group, partitions=tps) if tps else {}
+            ends = await offsets.end_offsets(tps) if tps else {}
+            starts = await offsets.beginning_offsets(tps) if tps else {}
+            rows = []
+            for tp in tps:
+                meta = committed.get(tp)
+                done = meta.offset if meta is not None and meta.offset >= 0 else None
+                rows.append(
+                    {
+                        "topic": tp.topic,
+                        "partition": tp.partition,
+                        "end_offset": ends[tp],
+                        "committed": done,
+                        "lag": ends[tp] - (starts[tp] if done is None else done),
+                    }
+                )
+            out.append(
+                {
+                    "stage": stage,
+                    "group": group,
+                    "missing_topics": [t for t in topics if t not in partitions],
+                    "partitions": rows,
+                    "lag": sum(r["lag"] for r in rows),
+                }
+            )
+        return out
+    finally:
+        await offsets.stop()
+        await admin.close()
+
+
+def stream_of(index: str) -> str:
+    """The data stream a backing index belongs to (``.ds-logs-web-prod-2024.05.01-000001``)."""
+    found = _BACKING.match(index)
+    return found.group("stream") if found else index
+
+
+async def documents(settings: Settings, minutes: int) -> dict[str, Any]:
+    """Documents per data stream of the namespace whose @timestamp is within the last ``minutes``."""
+    section: dict[str, Any] = {"ok": True, "namespace": settings.namespace, "minutes": minutes}
+    pattern = f"logs-*-{settings.namespace}"
+    recent = {"range": {"@timestamp": {"gte": f"now-{minutes}m"}}}
+    streams: dict[str, int] = {}
+    try:
+        async with es.client(settings, request_timeout=15) as client:
+            # Listing, then one count per index: a terms aggregation on _index is not supported everywhere
+            # (the local stand-in answers it with no buckets). A real server lists backing indices.
+            found = await client.indices.get(index=pattern, ignore_unavailable=True, allow_no_indices=True)
+            for index in sorted(found):
+                counted = await client.count(index=index, query=recent, ignore_unavailable=True)
+                name = stream_of(index)
+                streams[name] = streams.get(name, 0) + int(counted["count"])
+    except NoData:
+        pass
+    except LogfleetError as exc:
+        return {**section, "ok": False, "error": str(exc)}
+    deadletter = f"logs-{DEADLETTER_DATASET}-{settings.namespace}"
+    section["streams"] = [{"data_stream": name, "documents": count} for name, count in sorted(streams.items())]
+    section["documents"] = sum(c for n, c in streams.items() if n != deadletter)
+    section["dead_letters"] = streams.get(deadletter, 0)
+    return section
+
+
+async def gather(settings: Settings, minutes: int = 15) -> dict[str, Any]:
+    """Every section of the status report; ``unreachable`` lists the sections that could not be read."""
+    lag, docs = await asyncio.gather(consumer_lag(settings), documents(settings, minutes))
+    report: dict[str, Any] = {"checkpoints": checkpoints(settings), "lag": lag, "documents": docs}
+    report["unreachable"] = [name for name, section in report.items() if not section["ok"]]
+    return report
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The report as plain-text tables, one block per section."""
+    lines: list[str] = []
+    cp = report["checkpoints"]
+    lines.append(f"SHIPPER CHECKPOINTS  host {cp['host']}  ({cp['file']})")
+    if not cp["ok"]:
+        lines.append(f"  UNREADABLE: {cp['error']}")
+    elif not cp["containers"]:
+        lines.append(f"  {cp.get('note', 'no containers')}")
+    else:
+        lines.append(f"  {'CONTAINER':<14} {'STATE':<10} {'AGE':>10}  LAST LINE")
+        for c in cp["containers"]:
+            age = "-" if c["age_s"] is None else _duration(c["age_s"])
+            last = _iso(c["last_line_ts_ns"])
+            lines.append(f"  {c['container_id'][:12]:<14} {c['state']:<10} {age:>10}  {last}")
+    lines.append("")
+    lag = report["lag"]
+    lines.append("CONSUMER LAG")
+    if not lag["ok"]:
+        lines.append(f"  UNREACHABLE: {lag['error']}")
+    else:
+        head = ("STAGE", "GROUP", "TOPIC", "PART", "END", "COMMITTED", "LAG")
+        lines.append("  {:<10} {:<24} {:<20} {:>4} {:>10} {:>10} {:>8}".format(*head))
+        for stage in lag["stages"]:
+            for topic in stage["missing_topics"]:
+                lines.append(f"  {stage['stage']:<10} {stage['group']:<24} {topic:<20} topic missing")
+            for r in stage["partitions"]:
+                committed = "-" if r["committed"] is None else str(r["committed"])
+                lines.append(
+                    f"  {stage['stage']:<10} {stage['group']:<24} {r['topic']:<20} {r['partition']:>4} "
+                    f"{r['end_offset']:>10} {committed:>10} {r['lag']:>8}"
+                )
+            lines.append(f"  {stage['stage']:<10} total lag {stage['lag']}")
+    lines.append("")
+    docs = report["documents"]
+    lines.append(f"DOCUMENTS  namespace {docs['namespace']}, last {docs['minutes']} min")
+    if not docs["ok"]:
+        lines.append(f"  UNREACHABLE: {docs['error']}")
+    else:
+        if not docs["streams"]:
+            lines.append("  no documents in the window")
+        for s in docs["streams"]:
+            lines.append(f"  {s['data_stream']:<50} {s['documents']:>10}")
+        lines.append(f"  {'dead letters':<50} {docs['dead_letters']:>10}")
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _iso(ts_ns: Any) -> str:
+    if not isinstance(ts_ns, int):
+        return "-"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_ns / 1e9)) + f".{ts_ns % 10**9 // 10**6:03d}Z"
