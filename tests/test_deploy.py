@@ -218,3 +218,99 @@ def test_environments_are_kept_apart_by_namespace(compose: dict[str, Any]) -> No
     text = (ROOT / "docker-compose.yml").read_text()
     for namespace in ("dev", "test", "prod"):
         assert f"LOGFLEET_NAMESPACE={namespace}" in text
+
+
+# ---------------------------------------------------------------------------------------------- deploy/
+
+
+def _unit(path: Path) -> dict[str, list[str]]:
+    """``Key`` -> values of a systemd unit (keys may repeat, sections are not told apart)."""
+    values: dict[str, list[str]] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith(("#", ";", "[")):
+            key, _, value = line.partition("=")
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def test_systemd_unit_runs_the_shipper_as_logfleet_and_stops_it_cleanly() -> None:
+    from logfleet.cli import cli
+
+    unit = _unit(ROOT / "deploy" / "logfleet-shipper.service")
+    expected = {
+        "User": ["logfleet"],
+        "SupplementaryGroups": ["docker"],
+        "EnvironmentFile": ["/etc/logfleet/env"],
+        "Restart": ["always"],
+        "KillSignal": ["SIGTERM"],
+        "TimeoutStopSec": ["30"],
+        "StateDirectory": ["logfleet"],
+        "WantedBy": ["multi-user.target"],
+    }
+    for key, value in expected.items():
+        assert unit.get(key) == value, key
+    [exec_start] = unit["ExecStart"]
+    binary, *args = exec_start.split()
+    assert binary.endswith("/bin/logfleet") and args == ["shipper", "run"]
+    group = cli.commands["shipper"]
+    assert hasattr(group, "commands") and "run" in group.commands
+    # StateDirectory=logfleet is /var/lib/logfleet, where the shipper must keep its checkpoints
+    assert "LOGFLEET_STATE_DIR=/var/lib/logfleet" in unit["Environment"]
+    # the shipper's own stop budget (finish the batch, wait for acks) must fit in TimeoutStopSec
+    from logfleet.runner import run_until_signalled
+
+    grace = run_until_signalled.__kwdefaults__["grace_s"]  # type: ignore[index]
+    assert grace < int(unit["TimeoutStopSec"][0])
+
+
+def _served_metric_names() -> set[str]:
+    """Names the daemons serve: what their metrics() return now (unlabelled series are always there)
+    and every name written in their source (labelled series appear only once counted)."""
+    import dataclasses
+
+    from indexer.service import Indexer
+    from logfleet.config import Settings
+    from processor.service import Processor
+    from shipper.daemon import Shipper
+
+    settings = dataclasses.replace(Settings(), state_dir="/nonexistent-state")
+    names = {f"logfleet_{m.name}" for d in (Shipper(settings), Processor(settings), Indexer(settings))
+             for m in d.metrics()}
+    for source in ("shipper/daemon.py", "processor/service.py", "indexer/service.py"):
+        text = (ROOT / source).read_text()
+        names |= {f"logfleet_{n}" for n in re.findall(r'Metric\(\s*"([a-z0-9_]+)"', text)}
+    return names
+
+
+def test_every_metric_in_the_alert_rules_is_served() -> None:
+    text = (ROOT / "deploy" / "alerts.yml").read_text()
+    used = set(re.findall(r"\blogfleet_[a-z0-9_]+", text))
+    served = _served_metric_names()
+    assert used, "no logfleet metric in alerts.yml"
+    assert used <= served, f"not served by any daemon: {sorted(used - served)}"
+    # the documented alerts: shipper silent, checkpoint age growing, dead letters rising, indexer retries
+    for needed in (
+        "logfleet_shipper_lines_acked_total",
+        "logfleet_shipper_checkpoint_age_seconds",
+        "logfleet_processor_dead_letters_total",
+        "logfleet_indexer_dead_lettered_total",
+        "logfleet_indexer_retried_total",
+    ):
+        assert needed in used, needed
+
+
+def test_alert_rules_are_well_formed(compose: dict[str, Any]) -> None:  # compose: skips without PyYAML
+    import yaml
+
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    names = [rule["alert"] for rule in alerts]
+    assert len(names) == len(set(names))
+    assert {"LogfleetShipperSilent", "LogfleetCheckpointAgeGrowing", "LogfleetDeadLettersRising",
+            "LogfleetIndexerRetriesRising"} <= set(names)
+    for rule in alerts:
+        assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule["alert"]
+        assert rule["expr"].strip() and rule["labels"]["severity"] in {"warning", "critical"}
+        assert rule["annotations"]["summary"]
+        assert rule["expr"].count("(") == rule["expr"].count(")"), rule["alert"]
