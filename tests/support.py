@@ -130,6 +130,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
         LOGFLEET_TOPIC_RAW=settings.topic_raw,
         LOGFLEET_TOPIC_EVENTS=settings.topic_events,
         LOGFLEET_TOPIC_DLQ=settings.topic_dlq,
+        LOGFLEET_PROCESSOR_GROUP=settings.processor_group,
+        LOGFLEET_INDEXER_GROUP=settings.indexer_group,
         LOGFLEET_STACK_DIR="/nonexistent-stack",
         LOGFLEET_INCLUDE=settings.include,
         LOGFLEET_CHECKPOINT_INTERVAL_S=str(settings.checkpoint_interval_s),
