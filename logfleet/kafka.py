@@ -155,7 +155,16 @@ async def read_all(settings: Settings, topic: str) -> list[Any]:
     client = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await client.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(client.partitions_for_topic(topic) or [])]
+        numbers = client.partitions_for_topic(topic)
+        for _ in range(50):  # the metadata may not know the topic's partitions yet: ask again
+            if numbers:
+                break
+            await client.topics()
+            numbers = client.partitions_for_topic(topic)
+            await asyncio.sleep(0.1)
+        if not numbers:
+            raise DeliveryError(f"topic {topic} has no partitions (does it exist?)")
+        partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
         client.unsubscribe()
         client.assign(partitions)
         ends = await client.end_offsets(partitions)
