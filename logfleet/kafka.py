@@ -152,7 +152,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
 async def read_all(settings: Settings, topic: str) -> list[Any]:
     """Every record of a topic from its beginning to its end as of now, outside any consumer group
     (for checks and benchmarks that count what arrived)."""
-    client = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await client.start()
     try:
         numbers = client.partitions_for_topic(topic)
@@ -165,13 +165,12 @@ async def read_all(settings: Settings, topic: str) -> list[Any]:
         if not numbers:
             raise DeliveryError(f"topic {topic} has no partitions (does it exist?)")
         partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
-        client.unsubscribe()
         client.assign(partitions)
         ends = await client.end_offsets(partitions)
         await client.seek_to_beginning(*partitions)
         records: list[Any] = []
         while [tp for tp in partitions if await client.position(tp) < ends[tp]]:
-            for part in (await client.getmany(timeout_ms=1000)).values():
+            for part in (await client.getmany(*partitions, timeout_ms=1000)).values():
                 records.extend(part)
         return records
     finally:
