@@ -107,6 +107,26 @@ async def count_docs(settings: Settings, container_name: str = "") -> int:
     return int(answer["count"])
 
 
+async def docs_reach(settings: Settings, want: int, container_name: str = "") -> int:
+    """The namespace's document count (of one container, or all) once it reached ``want``, else 0
+    (a predicate for :func:`wait_for`)."""
+    count = await count_docs(settings, container_name)
+    return count if count >= want else 0
+
+
+async def raw_line_numbers(settings: Settings) -> Any:
+    """How often each line number arrived in the raw topic, for lines written as ``line N ...``."""
+    import collections
+
+    from logfleet.model import decode_raw
+
+    numbers: collections.Counter[int] = collections.Counter()
+    for record in await read_topic(settings, settings.topic_raw):
+        for line in decode_raw(record.value)["lines"]:
+            numbers[int(line[3].split()[1])] += 1
+    return numbers
+
+
 async def wait_for(predicate: Callable[[], Any], within: float, interval: float = 0.5) -> Any:
     """Await ``predicate()`` until it returns something truthy; returns it, or the last value after ``within`` s."""
     loop = asyncio.get_running_loop()

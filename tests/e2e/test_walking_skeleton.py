@@ -14,7 +14,7 @@ from indexer.service import Indexer
 from logfleet.config import Settings
 from processor.service import Processor
 from shipper.daemon import Shipper
-from tests.support import count_docs, logfleet_cli, running, start_container, wait_for
+from tests.support import count_docs, docs_reach, logfleet_cli, running, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
@@ -51,7 +51,7 @@ async def test_500_lines_arrive_once_each_with_stream_name_and_time(
     container.wait(timeout=60)
 
     async with running(Shipper(settings), Processor(settings), Indexer(settings)):
-        assert await wait_for(lambda: _count_is(settings, name, 500), within=90)
+        assert await wait_for(lambda: docs_reach(settings, 500, name), within=90)
 
     docs = await _search(settings, name)
     expected = _expected()
@@ -71,10 +71,6 @@ async def test_500_lines_arrive_once_each_with_stream_name_and_time(
     assert seen == expected
 
 
-async def _count_is(settings: Settings, name: str, want: int) -> bool:
-    return await count_docs(settings, name) >= want
-
-
 async def test_running_the_pipeline_twice_creates_no_second_copy(
     pipeline_settings: Settings, tmp_path: Path
 ) -> None:
@@ -83,7 +79,7 @@ async def test_running_the_pipeline_twice_creates_no_second_copy(
     start_container(settings, "seq 1 300; seq 1 200 >&2", name=name).wait(timeout=60)
 
     async with running(Shipper(settings), Processor(settings), Indexer(settings)):
-        assert await wait_for(lambda: _count_is(settings, name, 500), within=90)
+        assert await wait_for(lambda: docs_reach(settings, 500, name), within=90)
 
     # Forget every checkpoint: the second run ships the whole container again.
     (Path(settings.state_dir) / "shipper-checkpoints.json").unlink()

@@ -16,14 +16,18 @@ from aiokafka import AIOKafkaProducer
 from indexer.service import Indexer
 from logfleet import deadletter, es, setup
 from logfleet.config import Settings
-from tests.support import count_docs, logfleet_cli, noida_service, produce_events, running, spawn_cli, wait_for
+from tests.support import (
+    count_docs,
+    docs_reach,
+    logfleet_cli,
+    noida_service,
+    produce_events,
+    running,
+    spawn_cli,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.servers]
-
-
-async def _count_reaches(settings: Settings, container: str, want: int) -> int:
-    count = await count_docs(settings, container)
-    return count if count >= want else 0
 
 
 @pytest.mark.timeout(600)
@@ -45,7 +49,7 @@ async def test_kill_9_of_the_indexer_mid_stream_stores_every_event_exactly_once(
             indexer.wait()
             kills += 1
             indexer = spawn_cli(settings, "indexer", "run", log_path=log_path)
-        stored = await wait_for(lambda: _count_reaches(settings, container, events), within=420, interval=2)
+        stored = await wait_for(lambda: docs_reach(settings, events, container), within=420, interval=2)
     finally:
         indexer.send_signal(signal.SIGTERM)
         indexer.wait(timeout=30)
@@ -64,13 +68,13 @@ async def test_elasticsearch_stopped_for_20s_mid_stream_loses_and_duplicates_not
     await produce_events(settings, events, container)
     indexer = Indexer(settings)
     async with running(indexer):
-        await wait_for(lambda: _count_reaches(settings, container, 1), within=60, interval=0.2)
+        await wait_for(lambda: docs_reach(settings, 1, container), within=60, interval=0.2)
         noida_service("stop", "elasticsearch")
         try:
             await asyncio.sleep(20)
         finally:
             noida_service("start", "elasticsearch")
-        stored = await wait_for(lambda: _count_reaches(settings, container, events), within=180, interval=1)
+        stored = await wait_for(lambda: docs_reach(settings, events, container), within=180, interval=1)
     assert stored == events
     assert indexer.writer is not None and indexer.writer.stats.created + indexer.writer.stats.duplicates >= events
 

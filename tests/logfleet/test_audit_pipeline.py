@@ -24,7 +24,7 @@ from logfleet.config import Settings
 from processor.service import Processor
 from shipper.daemon import Shipper
 from tests.logfleet.test_audit_data import Follower
-from tests.support import count_docs, logfleet_cli, running, start_container, wait_for
+from tests.support import docs_reach, logfleet_cli, running, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
@@ -73,10 +73,6 @@ def ndjson(text: str) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in text.splitlines()]
 
 
-async def _count_is(settings: Settings, name: str, want: int) -> bool:
-    return await count_docs(settings, name) >= want
-
-
 async def test_audit_answers_about_real_containers(pipeline_settings: Settings) -> None:
     s = pipeline_settings
     tag = uuid.uuid4().hex[:6]
@@ -85,8 +81,8 @@ async def test_audit_answers_about_real_containers(pipeline_settings: Settings) 
     async with running(Shipper(s), Processor(s), Indexer(s)):
         start_container(s, API, name=api, labels={"com.docker.compose.service": f"api{tag}", **policy})
         start_container(s, WORKER, name=worker, labels={"com.docker.compose.service": f"worker{tag}", **policy})
-        assert await wait_for(lambda: _count_is(s, api, 30), within=120)
-        assert await wait_for(lambda: _count_is(s, worker, 20), within=120)
+        assert await wait_for(lambda: docs_reach(s, 30, api), within=120)
+        assert await wait_for(lambda: docs_reach(s, 20, worker), within=120)
 
         # --since: whatever of the live container arrives before follow's first query is shown too
         follower = await Follower.start(s, "--container", live, "--since", "10m", "--format", "ndjson")

@@ -21,6 +21,7 @@ from processor.enforce import REASONS
 from processor.events import Built, EventBuilder
 from processor.policy import PolicyResolver
 from processor.service import Processor, builder_for
+from tests.processor.strategies import JSON_VALUES
 
 TS = 1_709_294_400_000_000_000
 GOOD = orjson.dumps(
@@ -161,15 +162,6 @@ def test_metrics_have_bounded_labels() -> None:
 
 # --- every line ends as exactly one event or one dead letter ----------------------------------------
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
-    max_leaves=20,
-)
 STANDARD_KEYS = st.sampled_from(
     ["@timestamp", "log.level", "message", "service.name", "log", "labels", "error", "password"]
 )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from processor.parse import Parsed, parse_line
 from tests.processor.golden.regenerate import input_lines
+from tests.processor.strategies import JSON_VALUES
 
 FORMATS = {"json", "logfmt", "access", "syslog-3164", "syslog-5424", "plain"}
 GOLDEN = Path(__file__).parent / "golden"
@@ -21,15 +22,6 @@ REAL_LINES = sorted({line for path in GOLDEN.glob("*.input") for line in input_l
 LOGGY = st.text(
     alphabet=st.sampled_from([*' \t=<>[]"{}:,-./\\0123456789aeEIWFDMarJnTZ_@\x00\ufffd\ufeff\n\r', "\ud800"]),
     max_size=120,
-)
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
-    max_leaves=20,
 )
 LEVEL_KEYS = st.sampled_from(["level", "lvl", "severity", "log.level", "levelname", "msg", "message", "time", "labels"])
 

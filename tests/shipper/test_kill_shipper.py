@@ -20,10 +20,9 @@ import pytest
 
 from indexer.service import Indexer
 from logfleet.config import Settings
-from logfleet.model import decode_raw
 from processor.service import Processor
 from shipper.follower import MAX_IN_FLIGHT
-from tests.support import count_docs, read_topic, running, spawn_cli, start_container, wait_for
+from tests.support import docs_reach, raw_line_numbers, running, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
@@ -59,7 +58,7 @@ async def ship_with_kills(settings: Settings, script: str, tmp_path: Path) -> tu
         expected = int(container.logs(stdout=True, stderr=False).count(b"\n"))
 
         async def complete() -> bool:
-            return len(await _arrived(settings)) >= expected
+            return len(await raw_line_numbers(settings)) >= expected
 
         await wait_for(complete, within=120, interval=2)
     finally:
@@ -67,16 +66,8 @@ async def ship_with_kills(settings: Settings, script: str, tmp_path: Path) -> tu
         shipper.send_signal(signal.SIGTERM)
         assert shipper.wait(timeout=30) == 0, (tmp_path / "shipper.log").read_text()[-2000:]
     # Counted after the last shipper stopped: whatever it sent again is in.
-    numbers = await _arrived(settings)
+    numbers = await raw_line_numbers(settings)
     return numbers, kills
-
-
-async def _arrived(settings: Settings) -> collections.Counter[int]:
-    numbers: collections.Counter[int] = collections.Counter()
-    for record in await read_topic(settings, settings.topic_raw):
-        for line in decode_raw(record.value)["lines"]:
-            numbers[int(line[3].split()[1])] += 1
-    return numbers
 
 
 @pytest.mark.timeout(400)
@@ -113,12 +104,9 @@ async def test_lines_sent_again_after_kill_9_never_become_second_documents(
     assert indexer.writer is not None
     assert indexer.writer.stats.created == lines
     assert indexer.writer.stats.duplicates == sent_again
-    assert await wait_for(lambda: _count_is(settings, lines), within=30) == lines
+    assert await wait_for(lambda: docs_reach(settings, lines), within=30) == lines
 
 
-async def _count_is(settings: Settings, want: int) -> int:
-    count = await count_docs(settings)
-    return count if count >= want else 0
 
 
 async def _indexed_all(indexer: Indexer, items: int) -> bool:

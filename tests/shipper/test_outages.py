@@ -14,7 +14,7 @@ import pytest
 from logfleet.bench.procstat import rss_mb
 from logfleet.config import Settings
 from logfleet.model import decode_raw
-from tests.support import noida_service, read_topic, spawn_cli, start_container, wait_for
+from tests.support import noida_service, raw_line_numbers, read_topic, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 LINES = 100_000
@@ -27,14 +27,6 @@ while [ $j -lt 50 ]; do
   j=$((j+1))
 done
 """
-
-
-async def _numbers(settings: Settings) -> collections.Counter[int]:
-    numbers: collections.Counter[int] = collections.Counter()
-    for record in await read_topic(settings, settings.topic_raw):
-        for line in decode_raw(record.value)["lines"]:
-            numbers[int(line[3].split()[1])] += 1
-    return numbers
 
 
 @pytest.mark.timeout(400)
@@ -58,7 +50,7 @@ async def test_kafka_stopped_for_20s_mid_stream_loses_nothing_and_memory_stays_b
         await asyncio.to_thread(container.wait, timeout=120)
 
         async def complete() -> collections.Counter[int]:
-            numbers = await _numbers(settings)
+            numbers = await raw_line_numbers(settings)
             return numbers if len(numbers) >= LINES else collections.Counter()
 
         numbers = await wait_for(complete, within=180, interval=2)
