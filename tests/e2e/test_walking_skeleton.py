@@ -67,7 +67,9 @@ async def test_500_lines_arrive_once_each_with_stream_name_and_time(
         seen[message] = str(doc["stream"])
         assert doc["container"]["name"] == name  # type: ignore[index]
         stamp = datetime.fromisoformat(str(doc["@timestamp"]).replace("Z", "+00:00")).timestamp()
-        assert written is not None and 0 <= stamp - int(written) < 1.0 + 0.001, (doc["@timestamp"], written)
+        # busybox `date` has whole seconds only: a line written at 12.999 and stamped 13.004 by dockerd
+        # reads "written=12", so the stamp lies within [written, written + 1 s + scheduling delay).
+        assert written is not None and 0 <= stamp - int(written) < 2.0, (doc["@timestamp"], written)
     assert seen == expected
 
 
