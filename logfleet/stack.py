@@ -20,7 +20,6 @@ import shlex
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -30,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from logfleet import processes
 from logfleet.busybox_image import IMAGE, ensure_image
 from logfleet.config import Settings
 from logfleet.errors import StackError
@@ -41,8 +41,6 @@ DEFAULT_KAFKA_PORT = 9092
 DEFAULT_ES_PORT = 9200
 _SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes including the terminating NUL
 _LONGEST_SOCKET = "exec/containerd/containerd.sock.ttrpc"  # the longest socket dockerd makes under D
-_PROGRAMS = ("dockerd", "containerd", "noida-db")  # what may be left of a stack once its leader is gone
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started by this process, kept to reap them
 
 
 @dataclasses.dataclass
@@ -137,93 +135,6 @@ def _write_record(record: StackRecord) -> None:
     tmp.replace(path)
 
 
-def _proc_argv(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, process group) of a live process, or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return fields[0], int(fields[2])
-
-
-def _alive(pid: int) -> bool:
-    child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:  # reap our own exited child
-        _CHILDREN.pop(pid, None)
-    stat = _proc_stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
-
-
-def _mentions(argv: list[str], marker: Path) -> bool:
-    return any(a.endswith(str(marker)) or f"{marker}/" in a for a in argv)
-
-
-def _is_ours(pid: int, program: str, marker: Path) -> bool:
-    """Whether ``pid`` still runs ``program`` with ``marker`` (a path under the stack dir) in its argv."""
-    argv = _proc_argv(pid)
-    return _alive(pid) and any(Path(a).name == program for a in argv[:2]) and _mentions(argv, marker)
-
-
-def _pids_mentioning(marker: Path, group: int | None = None) -> list[int]:
-    """Live dockerd/containerd/noida-db processes whose argv mentions ``marker``, and group ``group``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        pid = int(entry.name)
-        stat = _proc_stat(pid)
-        if stat is None or stat[0] in ("Z", "X"):
-            continue
-        argv = _proc_argv(pid)
-        if stat[1] == group or (Path(argv[0]).name.startswith(_PROGRAMS) and _mentions(argv, marker)):
-            found.append(pid)
-    return found
-
-
-def _log_tail(path: Path, lines: int = 8) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return "(no log)"
-    kept = [line for line in text if "GLIBC_2.39" not in line]
-    return " | ".join(kept[-lines:]) or "(empty log)"
-
-
-def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
-    _CHILDREN[proc.pid] = proc
-    return proc
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
-
-
-def _stop(pid: int, marker: Path, grace: float = 10.0) -> None:
-    """SIGTERM ``pid`` (and its group), SIGKILL after ``grace`` seconds, then whatever mentions ``marker``."""
-    _kill_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and (_alive(pid) or _pids_mentioning(marker, pid)):
-        time.sleep(0.05)
-    for left in [pid, *_pids_mentioning(marker, pid)]:
-        _kill_group(left, signal.SIGKILL)
-    while _alive(pid):
-        time.sleep(0.05)
-    _CHILDREN.pop(pid, None)
-
-
 @contextlib.contextmanager
 def _locked(stack_dir: Path) -> Iterator[None]:
     stack_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +157,7 @@ def _start_dockerd(stack_dir: Path) -> tuple[str, int, str]:
                          "run as root or set DOCKER_HOST")
     log = stack_dir / "dockerd.log"
     for driver in ("overlay2", "vfs"):
-        proc = _spawn([DOCKERD, "--data-root", f"{d}/data", "--exec-root", f"{d}/exec",
+        proc = processes.spawn_detached([DOCKERD, "--data-root", f"{d}/data", "--exec-root", f"{d}/exec",
                        "--pidfile", f"{d}/dockerd.pid", "-H", host, f"--storage-driver={driver}",
                        "--iptables=false", "--ip6tables=false", "--bridge=none",
                        "--exec-opt", "native.cgroupdriver=cgroupfs"], log)
@@ -256,10 +167,10 @@ def _start_dockerd(stack_dir: Path) -> tuple[str, int, str]:
                 return host, proc.pid, driver
             time.sleep(0.1)
         if proc.poll() is None:
-            _stop(proc.pid, d)
-            raise StackError(f"dockerd did not answer on {host} within 20 s: {_log_tail(log)}")
-        _CHILDREN.pop(proc.pid, None)
-    raise StackError(f"dockerd exited with overlay2 and with vfs: {_log_tail(log)}")
+            processes.stop(proc.pid, d)
+            raise StackError(f"dockerd did not answer on {host} within 20 s: {processes.log_tail(log)}")
+        processes.forget(proc.pid)
+    raise StackError(f"dockerd exited with overlay2 and with vfs: {processes.log_tail(log)}")
 
 
 def find_noida() -> str:
@@ -275,7 +186,7 @@ def _start_noida(stack_dir: Path, kafka_port: int, es_port: int) -> int:
     binary = find_noida()
     data, log = stack_dir / "noida", stack_dir / "noida.log"
     data.mkdir(parents=True, exist_ok=True)
-    proc = _spawn([binary, "start", "--only", "kafka,elasticsearch", "--host", "127.0.0.1",
+    proc = processes.spawn_detached([binary, "start", "--only", "kafka,elasticsearch", "--host", "127.0.0.1",
                    "--kafka-port", str(kafka_port), "--elasticsearch-port", str(es_port),
                    "--data-dir", str(data)], log)
     deadline = time.monotonic() + 30.0
@@ -284,11 +195,11 @@ def _start_noida(stack_dir: Path, kafka_port: int, es_port: int) -> int:
             return proc.pid
         time.sleep(0.1)
     if proc.poll() is None:
-        _stop(proc.pid, data)
+        processes.stop(proc.pid, data)
         raise StackError(f"noida-db did not answer on ports {kafka_port}/{es_port} within 30 s: "
-                         f"{_log_tail(log)}")
-    _CHILDREN.pop(proc.pid, None)
-    raise StackError(f"noida-db exited with code {proc.returncode}: {_log_tail(log)}")
+                         f"{processes.log_tail(log)}")
+    processes.forget(proc.pid)
+    raise StackError(f"noida-db exited with code {proc.returncode}: {processes.log_tail(log)}")
 
 
 def _pick_ports(kafka_port: int | None, es_port: int | None) -> tuple[int, int]:
@@ -311,24 +222,24 @@ def up(stack_dir: Path, *, kafka_port: int | None = None, es_port: int | None = 
         rec = StackRecord(stack_dir, "", "", "", str(stack_dir / "state"))
         Path(rec.state_dir).mkdir(exist_ok=True)
         noida = old.started.get("noida")
-        noida_ok = bool(noida and _is_ours(noida, "noida-db", noida_dir)
+        noida_ok = bool(noida and processes.is_ours(noida, "noida-db", noida_dir)
                         and _tcp_answers(int(old.kafka_bootstrap.rsplit(":", 1)[1]))
                         and _http_ok(old.es_url + "/"))
         if noida_ok:
             rec.kafka_bootstrap, rec.es_url, rec.started["noida"] = old.kafka_bootstrap, old.es_url, noida
         else:
-            if noida and _is_ours(noida, "noida-db", noida_dir):  # ours, but it does not answer
-                _stop(noida, noida_dir)
+            if noida and processes.is_ours(noida, "noida-db", noida_dir):  # ours, but it does not answer
+                processes.stop(noida, noida_dir)
             kafka, es = _pick_ports(kafka_port, es_port)
             rec.kafka_bootstrap, rec.es_url = f"127.0.0.1:{kafka}", f"http://127.0.0.1:{es}"
 
         dockerd = old.started.get("dockerd")
-        if dockerd and _is_ours(dockerd, "dockerd", docker_dir) and docker_answers(old.docker_host):
+        if dockerd and processes.is_ours(dockerd, "dockerd", docker_dir) and docker_answers(old.docker_host):
             rec.docker_host, rec.docker_source, rec.started["dockerd"] = old.docker_host, "private", dockerd
             rec.reused.append(f"dockerd (pid {dockerd}) at {old.docker_host}")
         else:
-            if dockerd and _is_ours(dockerd, "dockerd", docker_dir):  # ours, but it does not answer
-                _stop(dockerd, docker_dir)
+            if dockerd and processes.is_ours(dockerd, "dockerd", docker_dir):  # ours, but it does not answer
+                processes.stop(dockerd, docker_dir)
             candidates = [] if private_docker else [
                 (os.environ.get("DOCKER_HOST", ""), "DOCKER_HOST"), (SYSTEM_DOCKER, SYSTEM_DOCKER)]
             for host, source in candidates:
@@ -390,17 +301,17 @@ def down(stack_dir: Path, *, purge: bool = False) -> list[str]:
             for name, program, marker in (("noida", "noida-db", stack_dir / "noida"),
                                           ("dockerd", "dockerd", stack_dir / "docker")):
                 pid = rec.started.get(name)
-                if pid and _is_ours(pid, program, marker):
+                if pid and processes.is_ours(pid, program, marker):
                     if name == "dockerd":
                         _kill_containers(rec.docker_host)
-                    _stop(pid, marker)
+                    processes.stop(pid, marker)
                     stopped.append(f"{program} (pid {pid})")
                 rec.started[name] = None
             _write_record(rec)
         ours = {"docker", "noida", "state", "stack.json", "stack.tmp", "dockerd.log", "noida.log", ".lock"}
         if purge and (rec is not None or {p.name for p in stack_dir.iterdir()} <= ours):
-            for leftover in _pids_mentioning(stack_dir / "docker"):
-                _kill_group(leftover, signal.SIGKILL)
+            for leftover in processes.pids_mentioning(stack_dir / "docker"):
+                processes.kill_group(leftover, signal.SIGKILL)
             _umount_under(stack_dir)
             for name in ours:
                 if (stack_dir / name).is_dir():
@@ -421,8 +332,8 @@ def status(stack_dir: Path) -> dict[str, Any]:
         stack_dir, os.environ.get("DOCKER_HOST", d.docker_host), d.kafka_bootstrap, d.es_url, d.state_dir)
     kafka_port = int(rec.kafka_bootstrap.rsplit(":", 1)[1])
     dockerd, noida = rec.started.get("dockerd"), rec.started.get("noida")
-    dockerd = dockerd if dockerd and _is_ours(dockerd, "dockerd", stack_dir / "docker") else None
-    noida = noida if noida and _is_ours(noida, "noida-db", stack_dir / "noida") else None
+    dockerd = dockerd if dockerd and processes.is_ours(dockerd, "dockerd", stack_dir / "docker") else None
+    noida = noida if noida and processes.is_ours(noida, "noida-db", stack_dir / "noida") else None
     return {
         "stack_dir": str(stack_dir),
         "recorded": (stack_dir / "stack.json").exists(),
