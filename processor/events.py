@@ -89,7 +89,7 @@ class _Record:
     index: str
     ingested: str
     container: dict[str, Any]
-    common: dict[str, Any]
+    common_tail: bytes  # the fields every event of the record shares, as the end of a JSON object
     action_head: bytes = b""  # the create action line up to the _id value
     reasons: dict[tuple[str, ...], int] = dataclasses.field(default_factory=dict)  # lines per reason list
 
@@ -121,10 +121,9 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         action_head=orjson.dumps({"create": {"_index": f"logs-{dataset}-{namespace}", "_id": ""}})[:-3],
         ingested=format_ts(time.time_ns()),
         container=container_fields,
-        common={
-            "container": container_fields,
-            "data_stream": {"type": "logs", "dataset": dataset, "namespace": namespace},
-        },
+        common_tail=orjson.dumps(
+            {"container": container_fields, "data_stream": {"type": "logs", "dataset": dataset, "namespace": namespace}}
+        )[1:],
     )
 
 
@@ -210,10 +209,14 @@ class EventBuilder:
         event.update(id=eid, sequence=ordinal, ingested=ctx.ingested, dataset=ctx.dataset)
         if self.keep_original and original is not None and doc.get("message") != original:
             event["original"] = original
-        doc.update(ctx.common, logfleet=pipeline, stream=stream)
+        doc.update(logfleet=pipeline, stream=stream)
         doc["@timestamp"] = format_ts(ts)
+        # Container metadata (labels can be dozens of long strings) is encoded once per record and
+        # spliced in; a parsed line never has these two top-level keys, so no key appears twice.
+        doc.pop("container", None)
+        doc.pop("data_stream", None)
         events.append(ctx.action_head + eid.encode() + b'"}}')
-        events.append(orjson.dumps(doc))
+        events.append(orjson.dumps(doc)[:-1] + b"," + ctx.common_tail)
 
     def _violation(
         self,
