@@ -77,6 +77,25 @@ def bench_indexer_command(docs: int, runs: int) -> None:
     _run_bench("indexer", lambda work: bench_indexer(load_settings(), docs, work), runs)
 
 
+@bench_group.command("soak")
+@click.option("--containers", default=50, show_default=True, type=click.IntRange(1, 500), help="Writing containers.")
+@click.option("--rate", default=5000, show_default=True, type=click.IntRange(1), help="Total lines/s written.")
+@click.option("--duration", default=600, show_default=True, type=click.IntRange(1), help="Seconds of writing.")
+def bench_soak_command(containers: int, rate: int, duration: int) -> None:
+    """The whole pipeline (shipper, processor, indexer as separate processes) under a sustained
+    load: end-to-end lag p50/p99 from probe lines (write to searchable), RSS of each part over
+    time, and the final count of lines written against documents in Elasticsearch. Not run in CI."""
+    from logfleet.bench.soak import bench_soak
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="lfsoak") as work:
+            result = bench_soak(load_settings(), containers, rate, duration, Path(work))
+    except LogfleetError as exc:
+        click.echo(f"logfleet: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    _emit({"benchmark": "soak", **result})
+
+
 def _run_bench(name: str, one_run: Any, runs: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="lfbench") as work:
