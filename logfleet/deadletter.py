@@ -36,7 +36,12 @@ def bulk_lines(
             "@timestamp": doc.get("@timestamp") or format_ts(time.time_ns()),
             "message": message,
             "error": {"type": reason, "message": message},
-            "event": {"id": doc_id, "original": original[:MAX_ORIGINAL], "ingested": format_ts(time.time_ns())},
+            "event": {
+                **(doc.get("event") or {}),  # what the caller knows of the record (its sequence)
+                "id": doc_id,
+                "original": original[:MAX_ORIGINAL],
+                "ingested": format_ts(time.time_ns()),
+            },
             "data_stream": {"type": "logs", "dataset": DATASET, "namespace": namespace},
         }
     )

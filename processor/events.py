@@ -201,7 +201,7 @@ class EventBuilder:
             shape = tuple(reasons)
             ctx.reasons[shape] = ctx.reasons.get(shape, 0) + 1
             if policy == "strict":
-                dead.append(self._violation(ctx, doc, original, pipeline, ts, stream, eid))
+                dead.append(self._violation(ctx, doc, original, pipeline, ts, stream, eid, ordinal))
                 return
         _object(doc, "service").setdefault("name", ctx.service)
         _object(doc, "host")["name"] = ctx.host
@@ -227,8 +227,9 @@ class EventBuilder:
         ts: int,
         stream: str,
         eid: str,
+        ordinal: int,
     ) -> bytes:
-        """The dead letter of a line that breaks the format under ``strict``."""
+        """The dead letter of a line that breaks the format under ``strict`` (with all a replay needs)."""
         reasons: list[str] = pipeline["violations"]
         self.dead_letter_reasons[reasons[0]] += 1
         named = fields.get("service")
@@ -241,6 +242,7 @@ class EventBuilder:
             "host": {"name": ctx.host},
             "service": {"name": name if isinstance(name, str) else ctx.service},
             "stream": stream,
+            "event": {"sequence": ordinal},
             "logfleet": pipeline,
         }
         level = fields.get("log")
