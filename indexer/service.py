@@ -9,6 +9,7 @@ from indexer.bulk import BulkStats, BulkWriter, split_items
 from logfleet import es, kafka
 from logfleet.config import Settings
 from logfleet.consume import consume_batches
+from logfleet.lag import LagMonitor
 from logfleet.metrics import Metric, counters
 from logfleet.telemetry import get_logger
 
@@ -22,15 +23,16 @@ class Indexer:
         self.settings = settings
         self.stopping = asyncio.Event()
         self.writer: BulkWriter | None = None
+        self.lag = LagMonitor("indexer", [settings.topic_events, settings.topic_dlq])
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it and return from :meth:`run`."""
         self.stopping.set()
 
     def metrics(self) -> list[Metric]:
-        """Counters for ``/metrics``."""
+        """Counters for ``/metrics``, and the consumer lag gauge."""
         stats = self.writer.stats if self.writer else BulkStats()
-        return counters(
+        return self.lag.metrics() + counters(
             "indexer",
             {
                 "created": (stats.created, "Documents Elasticsearch created."),
@@ -58,13 +60,14 @@ class Indexer:
                 client, settings.es_url, settings.namespace, settings.bulk_docs, settings.bulk_bytes
             )
             log.info("indexer_started", topics=topics)
-            await consume_batches(
-                consumer,
-                self._handle,
-                self.stopping,
-                gather_s=settings.bulk_interval_s,
-                max_gather_records=max(1, settings.bulk_docs // 200),
-            )
+            async with self.lag.watching(consumer):
+                await consume_batches(
+                    consumer,
+                    self._handle,
+                    self.stopping,
+                    gather_s=settings.bulk_interval_s,
+                    max_gather_records=max(1, settings.bulk_docs // 200),
+                )
             log.info("indexer_stopped", **vars(self.writer.stats))
 
     async def _handle(self, records: list[Any]) -> None:

@@ -48,8 +48,18 @@ def render(metrics: Iterable[Metric]) -> str:
             lines.append(f"# HELP {name} {metric.help}")
             lines.append(f"# TYPE {name} {metric.kind}")
         labels = ",".join(f'{k}="{_escape(v)}"' for k, v in metric.labels)
-        lines.append(f"{name}{{{labels}}} {metric.value:g}" if labels else f"{name} {metric.value:g}")
+        value = _number(metric.value)
+        lines.append(f"{name}{{{labels}}} {value}" if labels else f"{name} {value}")
     return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """A sample value exactly: ``:g`` would print 1234567 as 1.23457e+06 and lose counts."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _escape(value: str) -> str:

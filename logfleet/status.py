@@ -3,7 +3,8 @@
 :func:`gather` reads each part on its own and never lets one unreachable server hide the others:
 every section carries ``ok`` (it could be read) and, when not, ``error`` with one line saying why.
 Nothing here joins a consumer group or writes anything: lag is end offsets (a consumer without a
-group) minus committed offsets (the admin client's OffsetFetch), documents are ``_search`` counts.
+group) minus committed offsets (the admin client's OffsetFetch), computed as the daemons compute
+their own lag gauge (``logfleet/lag.py``); documents are ``_search`` counts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiokafka.errors import KafkaError
 from logfleet import es
 from logfleet.config import Settings
 from logfleet.errors import LogfleetError, NoData
+from logfleet.lag import partition_lags
 
 CHECKPOINT_FILE = "shipper-checkpoints.json"
 DEADLETTER_DATASET = "logfleet.deadletter"
@@ -91,19 +93,8 @@ async def _lag(settings: Settings, stages: list[tuple[str, str, list[str]]]) -> 
             committed = await admin.list_consumer_group_offsets(group, partitions=tps) if tps else {}
             ends = await offsets.end_offsets(tps) if tps else {}
             starts = await offsets.beginning_offsets(tps) if tps else {}
-            rows = []
-            for tp in tps:
-                meta = committed.get(tp)
-                done = meta.offset if meta is not None and meta.offset >= 0 else None
-                rows.append(
-                    {
-                        "topic": tp.topic,
-                        "partition": tp.partition,
-                        "end_offset": ends[tp],
-                        "committed": done,
-                        "lag": ends[tp] - (starts[tp] if done is None else done),
-                    }
-                )
+            offsets_of = {tp: meta.offset for tp, meta in committed.items() if meta is not None}
+            rows = [row.as_json() for row in partition_lags(tps, ends, starts, offsets_of)]
             out.append(
                 {
                     "stage": stage,

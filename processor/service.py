@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from logfleet import deadletter, kafka
 from logfleet.config import Settings
 from logfleet.consume import consume_batches
+from logfleet.lag import LagMonitor
 from logfleet.metrics import Metric, counters
 from logfleet.model import decode_raw
 from logfleet.telemetry import get_logger
@@ -66,6 +67,7 @@ class Processor:
         self.settings = settings
         self.builder = builder_for(settings)
         self.stopping = asyncio.Event()
+        self.lag = LagMonitor("processor", [settings.topic_raw])
         self.stats = ProcessorStats(
             violations=self.builder.violations,
             dead_letter_reasons=self.builder.dead_letter_reasons,
@@ -133,6 +135,7 @@ class Processor:
             )
             for kind, count in sorted(stats.lines_masked.items())
         )
+        out.extend(self.lag.metrics())
         return out
 
     def healthy(self) -> bool:
@@ -148,7 +151,8 @@ class Processor:
             ) as consumer,
         ):
             log.info("processor_started", topic=self.settings.topic_raw)
-            await consume_batches(consumer, lambda records: self._handle(producer, records), self.stopping)
+            async with self.lag.watching(consumer):
+                await consume_batches(consumer, lambda records: self._handle(producer, records), self.stopping)
         stats = self.stats
         log.info(
             "processor_stopped",

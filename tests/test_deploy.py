@@ -280,6 +280,13 @@ def _served_metric_names() -> set[str]:
     for source in ("shipper/daemon.py", "processor/service.py", "indexer/service.py"):
         text = (ROOT / source).read_text()
         names |= {f"logfleet_{n}" for n in re.findall(r'Metric\(\s*"([a-z0-9_]+)"', text)}
+    # the consumer lag gauges appear once measured, from each daemon's LagMonitor
+    from logfleet.lag import LagMonitor, metric_names
+
+    for daemon in (Processor(settings), Indexer(settings)):
+        monitor = daemon.lag
+        assert isinstance(monitor, LagMonitor)
+        names |= {f"logfleet_{n}" for n in metric_names(monitor.stage)}
     return names
 
 
@@ -296,6 +303,8 @@ def test_every_metric_in_the_alert_rules_is_served() -> None:
         "logfleet_processor_dead_letters_total",
         "logfleet_indexer_dead_lettered_total",
         "logfleet_indexer_retried_total",
+        "logfleet_processor_consumer_lag_records",
+        "logfleet_indexer_consumer_lag_records",
     ):
         assert needed in used, needed
 
