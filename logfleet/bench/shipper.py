@@ -4,8 +4,10 @@ One busy container writes N lines of about 150 bytes. The ceiling is how fast ``
 drains that container (the daemon serving its own CLI); the shipper's figure is how fast a fresh
 ``logfleet shipper run`` gets all N lines acknowledged by Kafka. CPU seconds per million lines are
 read from /proc for the shipper and for dockerd while each one reads, and the benchmark counts the
-lines in Kafka: none may be missing. ``--containers 100`` measures the shipper's RSS while it
-follows 100 quiet running containers.
+lines in Kafka: none may be missing. With ``peer="rsyslog"`` the same finished container is then
+read by rsyslog ``imdocker`` -> ``omkafka`` (:mod:`logfleet.bench.rsyslog_peer`) into a topic of its
+own, and the figures sit side by side with their ratios. ``--containers 100`` measures the
+shipper's RSS while it follows 100 quiet running containers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import docker
 
 from logfleet import kafka
+from logfleet.bench import rsyslog_peer
 from logfleet.bench.procstat import cpu_seconds, daemon_env, pid_of, rss_mb, scrape
 from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
@@ -96,8 +99,22 @@ async def _count_in_kafka(settings: Settings) -> dict[str, int]:
     return {"unique": len(seen), "total": total}
 
 
-def bench_shipper(settings: Settings, lines: int, work_dir: Path) -> dict[str, Any]:
-    """One run: ceiling, shipper, and the count in Kafka; returns the figures."""
+def _side_by_side(result: dict[str, Any], peer: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
+    rsyslog_cpu = peer["rsyslog_cpu_s_per_million"]
+    return {
+        **peer,
+        "rsyslog_ratio_to_ceiling": round(peer["rsyslog_lines_per_s"] / ceiling_rate, 3),
+        "shipper_cpu_to_rsyslog_cpu": round(result["shipper_cpu_s_per_million"] / rsyslog_cpu, 3) if rsyslog_cpu else 0,
+        "shipper_rate_to_rsyslog_rate": (round(result["shipper_lines_per_s"] / peer["rsyslog_lines_per_s"], 3)
+                                         if peer["rsyslog_lines_per_s"] else 0),
+    }
+
+
+def bench_shipper(settings: Settings, lines: int, work_dir: Path, peer: str | None = None) -> dict[str, Any]:
+    """One run: ceiling, shipper, the count in Kafka and, with ``peer="rsyslog"``, rsyslog on the
+    same container after them; returns the figures."""
+    if peer == "rsyslog":
+        rsyslog_peer.locate_imdocker()  # fail before any work when the module is not built
     tag = uuid.uuid4().hex[:8]
     settings = dataclasses.replace(settings, topic_raw=f"bench-raw-{tag}", include=f"label:logfleet.bench={tag}")
     asyncio.run(kafka.ensure_topics(settings))
@@ -110,13 +127,15 @@ def bench_shipper(settings: Settings, lines: int, work_dir: Path) -> dict[str, A
         ceiling = _drain_ceiling(settings, container.id, dockerd)
         shipped = _run_shipper(settings, lines, dockerd, work_dir / f"state-{tag}")
         counted = asyncio.run(_count_in_kafka(settings))
+        peer_figures = (rsyslog_peer.run_rsyslog(settings, f"logfleet.bench={tag}", lines, dockerd,
+                                                 work_dir / f"rsyslog-{tag}") if peer == "rsyslog" else None)
     finally:
         container.remove(force=True)
         client.close()
     millions = lines / 1e6
     ceiling_rate = ceiling["lines"] / ceiling["seconds"]
     shipper_rate = shipped["lines_acked"] / shipped["seconds"]
-    return {
+    result: dict[str, Any] = {
         "lines": lines,
         "ceiling_docker_logs_f_lines_per_s": round(ceiling_rate),
         "shipper_lines_per_s": round(shipper_rate),
@@ -130,6 +149,10 @@ def bench_shipper(settings: Settings, lines: int, work_dir: Path) -> dict[str, A
         "lines_duplicated": counted["total"] - counted["unique"],
         "note": "shipper seconds include its start-up (about 0.6 s)",
     }
+    if peer_figures is not None:
+        result.update(_side_by_side(result, peer_figures, ceiling_rate))
+        result["note"] += "; rsyslog reads the same finished container after the shipper, into its own topic"
+    return result
 
 
 def bench_many_containers(settings: Settings, containers: int, work_dir: Path) -> dict[str, Any]:

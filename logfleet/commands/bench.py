@@ -35,10 +35,15 @@ def bench_group() -> None:
 @click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
 @click.option("--containers", default=0, type=click.IntRange(0, 1000), help="Instead: RSS with N quiet containers.")
 @click.option("--json", "as_json", is_flag=True, default=True, help="Print JSON (the only format).")
-def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool) -> None:
+@click.option("--peer", type=click.Choice(["none", "rsyslog"]), default="none", show_default=True,
+              help="Also run a peer on the same container: rsyslog imdocker -> omkafka "
+                   "(needs scripts/build-rsyslog-imdocker.sh).")
+def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool, peer: str) -> None:
     """The shipper's lines/s from one busy container into Kafka (acknowledged) divided by the rate
     at which `docker logs -f` drains the same container; CPU seconds per million lines of the
-    shipper and of dockerd; peak RSS; lines lost or duplicated in Kafka."""
+    shipper and of dockerd; peak RSS; lines lost or duplicated in Kafka. With `--peer rsyslog`,
+    rsyslog's figures on the same container follow, with the shipper's CPU and rate as ratios
+    of rsyslog's."""
     from logfleet.bench.shipper import bench_many_containers, bench_shipper
 
     try:
@@ -47,7 +52,8 @@ def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool)
             if containers:
                 _emit(bench_many_containers(settings, containers, Path(work)))
                 return
-            results = [bench_shipper(settings, lines, Path(work)) for _ in range(runs)]
+            chosen = None if peer == "none" else peer
+            results = [bench_shipper(settings, lines, Path(work), chosen) for _ in range(runs)]
     except LogfleetError as exc:
         click.echo(f"logfleet: {exc}", err=True)
         sys.exit(exc.exit_code)
