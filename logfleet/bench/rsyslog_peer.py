@@ -103,7 +103,7 @@ action(type="omfile" file="{work_dir}/rsyslogd.log")
 """
 
 
-async def _read_values(settings: Settings, topic: str) -> list[bytes]:
+async def read_values(settings: Settings, topic: str) -> list[bytes]:
     """Every record value of a fresh topic, read from offset 0 (the stand-in broker's answer to
     "earliest" was seen to be the end offset now and then, so no ``seek_to_beginning``)."""
     client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
@@ -132,7 +132,7 @@ async def _count_lines(settings: Settings, topic: str, seen_records: int) -> dic
     offsets showed come back."""
     values: list[bytes] = []
     for _ in range(5):
-        values = await _read_values(settings, topic)
+        values = await read_values(settings, topic)
         if len(values) >= seen_records:
             break
         await asyncio.sleep(2)

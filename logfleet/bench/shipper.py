@@ -87,15 +87,21 @@ def _run_shipper(settings: Settings, lines: int, dockerd: int, state_dir: Path) 
         proc.wait(timeout=30)
 
 
-async def _count_in_kafka(settings: Settings) -> dict[str, int]:
+async def _count_in_kafka(settings: Settings, acked: float) -> dict[str, int]:
     from logfleet.model import decode_raw
 
     seen: set[int] = set()
     total = 0
-    for record in await kafka.read_all(settings, settings.topic_raw):
-        for line in decode_raw(record.value)["lines"]:
-            seen.add(int(line[3][:9]))
-            total += 1
+    for _ in range(5):  # read again while fewer lines than the shipper saw acknowledged come back
+        seen.clear()
+        total = 0
+        for value in await rsyslog_peer.read_values(settings, settings.topic_raw):
+            for line in decode_raw(value)["lines"]:
+                seen.add(int(line[3][:9]))
+                total += 1
+        if total >= acked:
+            break
+        await asyncio.sleep(2)
     return {"unique": len(seen), "total": total}
 
 
@@ -126,7 +132,7 @@ def bench_shipper(settings: Settings, lines: int, work_dir: Path, peer: str | No
         container.wait(timeout=600)
         ceiling = _drain_ceiling(settings, container.id, dockerd)
         shipped = _run_shipper(settings, lines, dockerd, work_dir / f"state-{tag}")
-        counted = asyncio.run(_count_in_kafka(settings))
+        counted = asyncio.run(_count_in_kafka(settings, shipped["lines_acked"]))
         peer_figures = (rsyslog_peer.run_rsyslog(settings, f"logfleet.bench={tag}", lines, dockerd,
                                                  work_dir / f"rsyslog-{tag}") if peer == "rsyslog" else None)
     finally:
