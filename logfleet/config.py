@@ -3,7 +3,10 @@
 Precedence, lowest first: built-in defaults, the settings recorded by ``logfleet stack up``, the TOML
 file (``--config`` or ``LOGFLEET_CONFIG``), then ``DOCKER_HOST`` and ``LOGFLEET_*`` environment variables.
 Every field of :class:`Settings` can be set in the file under its own name and in the environment as
-``LOGFLEET_<NAME>`` (upper case).
+``LOGFLEET_<NAME>`` (upper case). Credentials can instead be read from a file named by ``<name>_file``
+(``LOGFLEET_ES_PASSWORD_FILE``, the Docker/Kubernetes secrets convention), so they never have to be on a
+command line; the security settings are checked together by :func:`logfleet.security.check`, and secret
+values never appear in ``repr`` or in error messages.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from logfleet import security
 from logfleet.errors import ConfigError
 
 
@@ -61,35 +65,83 @@ class Settings:
     format_max_line_bytes: int = 64 * 1024
     format_max_future_s: float = 300.0
     mask_patterns: str = ""
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: str = ""
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    es_username: str = ""
+    es_password: str = ""
+    es_api_key: str = ""
+    es_ca_certs: str = ""
+    es_verify_certs: bool = True
 
     def redacted(self) -> dict[str, Any]:
-        """The settings as a dict, with credentials in URLs masked."""
+        """The settings as a dict, with credentials in URLs and secret settings masked."""
         out = dataclasses.asdict(self)
         for key, value in out.items():
-            if isinstance(value, str) and "@" in value and "://" in value:
+            if key in security.SECRET_FIELDS and value:
+                out[key] = security.MASK
+            elif isinstance(value, str) and "@" in value and "://" in value:
                 scheme, rest = value.split("://", 1)
-                out[key] = f"{scheme}://***@{rest.split('@', 1)[1]}"
+                out[key] = f"{scheme}://{security.MASK}@{rest.split('@', 1)[1]}"
         return out
+
+    def __repr__(self) -> str:
+        """Like the dataclass repr, but with secrets masked (settings end up in tracebacks and logs)."""
+        fields = ", ".join(f"{key}={value!r}" for key, value in self.redacted().items())
+        return f"Settings({fields})"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
 
+_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+FILE_SUFFIX = "_file"
+
+
 def _coerce(name: str, raw: Any) -> Any:
     kind = _FIELDS[name].type
     try:
+        if kind == "bool":
+            return raw if isinstance(raw, bool) else _BOOLS[str(raw).strip().lower()]
         if kind == "int":
             return int(raw)
         if kind == "float":
             return float(raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, KeyError) as exc:  # secrets are str settings: never echoed here
         raise ConfigError(f"setting {name!r}: {raw!r} is not a {kind}") from exc
     return str(raw)
+
+
+def file_setting(key: str) -> str | None:
+    """The setting a ``<name>_file`` key reads from a file (credentials only), else None."""
+    name = key.removesuffix(FILE_SUFFIX)
+    return name if key.endswith(FILE_SUFFIX) and name in security.FILE_FIELDS else None
+
+
+def _read_secret(key: str, path: Any) -> str:
+    """The content of the file a ``*_file`` setting names, without its trailing newline."""
+    try:
+        with open(str(path), encoding="utf-8") as fh:
+            return fh.read().rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"setting {key!r}: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"setting {key!r}: {path} is not UTF-8 text") from None
 
 
 def _from_mapping(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, raw in values.items():
+        target = file_setting(key)
+        if target is not None:
+            if target in values:
+                raise ConfigError(f"{origin}: set either {target!r} or {key!r}, not both")
+            out[target] = _read_secret(key, raw)
+            continue
         if key not in _FIELDS:
             raise ConfigError(f"{origin}: unknown setting {key!r}")
         out[key] = _coerce(key, raw)
@@ -124,8 +176,12 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
             raise ConfigError(f"config file {config_file}: {exc}") from exc
     if "DOCKER_HOST" in env:
         values["docker_host"] = env["DOCKER_HOST"]
-    for name in _FIELDS:
-        key = f"LOGFLEET_{name.upper()}"
+    from_env = {name: env[f"LOGFLEET_{name.upper()}"] for name in _FIELDS if f"LOGFLEET_{name.upper()}" in env}
+    for name in security.FILE_FIELDS:
+        key = f"LOGFLEET_{name.upper()}{FILE_SUFFIX.upper()}"
         if key in env:
-            values[name] = _coerce(name, env[key])
-    return Settings(**values)
+            from_env[name + FILE_SUFFIX] = env[key]
+    values.update(_from_mapping(from_env, "environment"))
+    settings = Settings(**values)
+    security.check(settings)
+    return settings

@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.group import LeaveGroupRequest
 
+from logfleet import security
 from logfleet.config import Settings
 from logfleet.errors import DeliveryError, KafkaUnreachable
 from logfleet.telemetry import get_logger
@@ -51,6 +52,7 @@ async def producer(settings: Settings, attempts: int = 1, **overrides: Any) -> A
         "max_batch_size": 1024 * 1024,
         "linger_ms": 5,
         "client_id": "logfleet",
+        **security.kafka_options(settings),
     }
     options.update(overrides)
     client = AIOKafkaProducer(**options)
@@ -77,6 +79,7 @@ async def consumer(
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,
         "client_id": "logfleet",
+        **security.kafka_options(settings),
     }
     options.update(overrides)
     client = AIOKafkaConsumer(*topics, **options)
@@ -106,7 +109,9 @@ async def _evict_blockers(client: AIOKafkaConsumer, settings: Settings, group_id
     while True:
         await asyncio.sleep(after_s)
         own = str(getattr(getattr(client, "_coordinator", None), "member_id", ""))
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-unblock")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-unblock", **security.kafka_options(settings)
+        )
         try:
             await admin.start()
             described = await admin.describe_consumer_groups([group_id])
@@ -125,7 +130,9 @@ async def _evict_blockers(client: AIOKafkaConsumer, settings: Settings, group_id
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create the raw, events and dead-letter topics if missing; returns the ones it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-setup")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-setup", **security.kafka_options(settings)
+    )
     try:
         await admin.start()
     except KafkaConnectionError as exc:
@@ -152,7 +159,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
 async def read_all(settings: Settings, topic: str) -> list[Any]:
     """Every record of a topic from its beginning to its end as of now, outside any consumer group
     (for checks and benchmarks that count what arrived)."""
-    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    client = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, **security.kafka_options(settings)
+    )
     await client.start()
     try:
         numbers = client.partitions_for_topic(topic)

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from logfleet import es
+from logfleet import es, security
 from logfleet.config import Settings
 from logfleet.errors import LogfleetError, NoData
 from logfleet.lag import partition_lags
@@ -75,9 +75,10 @@ async def consumer_lag(settings: Settings) -> dict[str, Any]:
 
 
 async def _lag(settings: Settings, stages: list[tuple[str, str, list[str]]]) -> list[dict[str, Any]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-status")
+    secure = security.kafka_options(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-status", **secure)
     offsets = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                               client_id="logfleet-status")  # no group_id: never joins a group
+                               client_id="logfleet-status", **secure)  # no group_id: never joins a group
     try:
         await admin.start()
         await offsets.start()

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from logfleet import kafka, setup
+from logfleet import kafka, security, setup
 from logfleet.bench import mix
 from logfleet.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.config import Settings
@@ -81,7 +81,7 @@ def _watch(settings: Settings, part: str, counters: list[str], want: int, timeou
 
 async def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", max_request_size=16 << 20,
-                                compression_type="zstd", linger_ms=5)
+                                compression_type="zstd", linger_ms=5, **security.kafka_options(settings))
     await producer.start()
     try:
         futures = [await producer.send(topic, value, key=b"bench") for value in values]
@@ -131,10 +131,11 @@ def _bulk_bodies(settings: Settings, count: int, per_request: int, index: str) -
 
 
 async def _raw_bulk(settings: Settings, bodies: list[bytes]) -> float:
-    async with aiohttp.ClientSession() as session:
+    tls = security.es_ssl(settings) or True
+    async with aiohttp.ClientSession(headers=security.es_headers(settings)) as session:
         start = time.perf_counter()
         for body in bodies:
-            async with session.post(f"{settings.es_url}/_bulk", data=body,
+            async with session.post(f"{settings.es_url}/_bulk", data=body, ssl=tls,
                                     headers={"content-type": "application/x-ndjson"}) as answer:
                 result = await answer.json()
                 assert not result.get("errors"), "the ceiling loader got item errors"
@@ -142,7 +143,10 @@ async def _raw_bulk(settings: Settings, bodies: list[bytes]) -> float:
 
 
 async def _drop(settings: Settings, index: str) -> None:
-    async with aiohttp.ClientSession() as session, session.delete(f"{settings.es_url}/{index}") as answer:
+    async with (
+        aiohttp.ClientSession(headers=security.es_headers(settings)) as session,
+        session.delete(f"{settings.es_url}/{index}", ssl=security.es_ssl(settings) or True) as answer,
+    ):
         await answer.read()
 
 

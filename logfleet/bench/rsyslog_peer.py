@@ -22,7 +22,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from logfleet import kafka
+from logfleet import kafka, security
 from logfleet.bench.procstat import cpu_seconds, rss_mb
 from logfleet.config import Settings
 from logfleet.errors import ConfigError, DeliveryError, StackError
@@ -106,7 +106,8 @@ action(type="omfile" file="{work_dir}/rsyslogd.log")
 async def read_values(settings: Settings, topic: str) -> list[bytes]:
     """Every record value of a fresh topic, read from offset 0 (the stand-in broker's answer to
     "earliest" was seen to be the end offset now and then, so no ``seek_to_beginning``)."""
-    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                              **security.kafka_options(settings))
     values: list[bytes] = []
     try:
         await client.start()
@@ -151,7 +152,8 @@ async def _wait_for_lines(
 ) -> tuple[int, float]:
     """Poll the topic's record count until it holds ``lines`` or stops growing; returns the count
     and the seconds from the start until the last growth seen."""
-    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                              **security.kafka_options(settings))
     start = time.perf_counter()
     count, last_growth = 0, start
     try:

@@ -2,8 +2,10 @@
 
 ``show`` prints every setting as the commands see it (defaults, the local stack's record, the TOML file,
 then ``DOCKER_HOST`` and ``LOGFLEET_*``), in TOML (the file format, so the output can be edited into a
-file) or JSON. ``check FILE`` reads one TOML file the way every command does (through
-:func:`logfleet.config.load_settings`) and says ``ok`` or names the bad key in one line, exit 2.
+file) or JSON; credentials (passwords, API keys, credentials in URLs) are always shown as ``***``,
+whether they came from the file, the environment or a ``*_file`` secret file. ``check FILE`` reads one
+TOML file the way every command does (through :func:`logfleet.config.load_settings`) and says ``ok`` or
+names the bad key in one line, exit 2.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def config_show(ctx: click.Context, fmt: str) -> None:
     """Print every setting as the other commands would use it, with secrets masked.
 
     Credentials in URLs become ***@host, and any setting whose name contains password, secret,
-    token or api_key is shown as ***. The TOML output can be used as a settings file.
+    token or api_key (es_password, es_api_key, kafka_sasl_password) is shown as ***, also when it
+    was read from a *_file secret file. The TOML output can be used as a settings file.
     """
     from logfleet import cli
 
@@ -94,7 +97,8 @@ def _not_scalar(path: str) -> str | None:
     for key, value in data.items():
         if isinstance(value, dict | list):
             kind = "a table" if isinstance(value, dict) else "an array"
-            return f"setting {key!r}: {kind} is not a {Settings.__dataclass_fields__[key].type}"
+            field = Settings.__dataclass_fields__.get(key)
+            return f"setting {key!r}: {kind} is not a {field.type if field else 'str'}"
     return None
 
 
