@@ -18,6 +18,7 @@ from logfleet import __version__
 from logfleet.commands.audit import audit_group
 from logfleet.commands.bench import bench_group
 from logfleet.commands.config import config_group
+from logfleet.commands.deadletter import deadletter_group
 from logfleet.commands.kibana import kibana_setup_command
 from logfleet.commands.stack import stack_group
 from logfleet.commands.status import status_command
@@ -197,6 +198,7 @@ setup.add_command(kibana_setup_command)
 cli.add_command(bench_group)
 cli.add_command(config_group)
 cli.add_command(status_command)
+cli.add_command(deadletter_group)
 
 
 def main() -> None:
