@@ -113,7 +113,9 @@ class BulkWriter:
     def _dead_letter(self, action: bytes, doc: bytes, error: dict[str, Any]) -> tuple[bytes, bytes]:
         target = orjson.loads(action).get("create", {})
         reason = str(error.get("reason", "rejected by Elasticsearch"))
-        extra: dict[str, Any] = {"logfleet": {"target_index": str(target.get("_index", ""))}}
+        # The event id it would have had (as the processor's dead letters carry it), for replays.
+        pipeline = {"target_index": str(target.get("_index", "")), "event_id": str(target.get("_id", ""))}
+        extra: dict[str, Any] = {"logfleet": pipeline}
         try:
             original_doc = orjson.loads(doc)
         except orjson.JSONDecodeError:
