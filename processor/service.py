@@ -27,6 +27,7 @@ from logfleet.telemetry import get_logger
 from processor.enforce import FormatChecker
 from processor.events import Built, EventBuilder
 from processor.masking import Masker
+from processor.oversize import fit
 from processor.policy import PolicyResolver
 
 log = get_logger("processor")
@@ -184,11 +185,11 @@ class Processor:
         settings = self.settings
         events = dead_letters = 0
         for record in records:
-            built = self.build(record)
-            if built.events:
-                futures.append(await producer.send(settings.topic_events, value=built.events, key=record.key))
-            if built.dead_letters:
-                futures.append(await producer.send(settings.topic_dlq, value=built.dead_letters, key=record.key))
+            built = fit(self.build(record), settings.namespace)  # bodies Kafka accepts, never a stuck batch
+            for body in built.events:
+                futures.append(await producer.send(settings.topic_events, value=body, key=record.key))
+            for body in built.dead_letters:
+                futures.append(await producer.send(settings.topic_dlq, value=body, key=record.key))
             events += built.event_count
             dead_letters += built.dead_letter_count
         await asyncio.gather(*futures)  # both topics acknowledged: only now may the batch be committed

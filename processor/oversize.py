@@ -1,0 +1,107 @@
+"""Keep every record the processor sends under Kafka's message size limit.
+
+One raw record can build an events body larger than a Kafka message may be
+(:data:`logfleet.kafka.MAX_REQUEST_BYTES`, 16 MiB): a 10 MB JSON line becomes an event holding it
+twice (``message`` and ``event.original``), and a record of many long lines adds up. Such a send fails
+every time, so the batch would be retried without end and its partitions would be stuck.
+:func:`fit` passes a body under the limit through untouched; a larger one is split into bodies under
+the limit (items in order), and an item that is over the limit on its own becomes a small dead
+letter, reason ``too_large_for_kafka``, holding the first 64 KiB of the document, its event id and
+target index: every line still ends as exactly one event or one dead letter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+
+from logfleet import deadletter
+from logfleet.kafka import MAX_REQUEST_BYTES
+from processor.events import Built
+
+LIMIT = MAX_REQUEST_BYTES - 64 * 1024  # room for the key, headers and Kafka's framing
+KEPT = 64 * 1024
+REASON = "too_large_for_kafka"
+
+
+@dataclasses.dataclass(slots=True)
+class Fitted:
+    """What one raw record became, as bodies that each fit in one Kafka message."""
+
+    events: list[bytes]
+    dead_letters: list[bytes]
+    event_count: int
+    dead_letter_count: int
+
+
+def fit(built: Built, namespace: str, limit: int = LIMIT) -> Fitted:
+    """``built`` as Kafka-sized bodies; events too large on their own are moved to the dead letters."""
+    if len(built.events) <= limit and len(built.dead_letters) <= limit:  # the usual case: nothing to do
+        return Fitted(
+            [built.events] if built.events else [],
+            [built.dead_letters] if built.dead_letters else [],
+            built.event_count,
+            built.dead_letter_count,
+        )
+    events, too_large = _split(built.events, limit)
+    dead_letters, dead_too_large = _split(built.dead_letters, limit)
+    replacements = b"".join(_too_large(namespace, action, doc, limit) for action, doc in too_large + dead_too_large)
+    if replacements:
+        dead_letters.extend(_split(replacements, limit)[0])
+    return Fitted(
+        events, dead_letters, built.event_count - len(too_large), built.dead_letter_count + len(too_large)
+    )
+
+
+def _split(body: bytes, limit: int) -> tuple[list[bytes], list[tuple[bytes, bytes]]]:
+    """Bodies of at most ``limit`` bytes holding the items of ``body`` in order, and the items that
+    are over ``limit`` on their own."""
+    if not body:
+        return [], []
+    lines = body.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    bodies: list[bytes] = []
+    alone: list[tuple[bytes, bytes]] = []
+    chunk: list[bytes] = []
+    size = 0
+    for action, doc in zip(lines[0::2], lines[1::2], strict=True):
+        item = len(action) + len(doc) + 2
+        if item > limit:
+            alone.append((action, doc))
+            continue
+        if size + item > limit:
+            bodies.append(b"\n".join(chunk) + b"\n")
+            chunk, size = [], 0
+        chunk += (action, doc)
+        size += item
+    if chunk:
+        bodies.append(b"\n".join(chunk) + b"\n")
+    return bodies, alone
+
+
+def _too_large(namespace: str, action: bytes, doc: bytes, limit: int) -> bytes:
+    """A small dead letter standing for one document that cannot travel through Kafka."""
+    target: dict[str, Any] = orjson.loads(action).get("create", {})
+    event_id, index = str(target.get("_id", "")), str(target.get("_index", ""))
+    extra: dict[str, Any] = {}
+    try:
+        parsed = orjson.loads(doc)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict):
+        pipeline = parsed.get("logfleet")
+        if index == deadletter.stream_name(namespace) and isinstance(pipeline, dict):  # a dead letter already
+            event_id = str(pipeline.get("event_id", event_id))
+            index = str(pipeline.get("target_index", index))
+        if isinstance(parsed.get("stream"), str):
+            extra["stream"] = parsed["stream"]
+        container = parsed.get("container")
+        if isinstance(container, dict):
+            extra["container"] = {k: str(container.get(k, "")) for k in ("id", "name")}
+    extra["logfleet"] = {"target_index": index, "event_id": event_id}
+    message = f"document of {len(doc)} bytes is over the Kafka message limit of {limit} bytes"
+    original = doc[: min(KEPT, limit // 4)].decode(errors="replace")
+    return deadletter.bulk_lines(namespace, REASON, message, original, seed=event_id, extra=extra)
