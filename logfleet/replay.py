@@ -39,6 +39,7 @@ from logfleet.model import ContainerMeta, encode_raw, event_id, format_ts, parse
 
 PAGE = 500
 LINES_PER_RECORD = 1000
+MARK_BATCH = 200
 RECORD_BYTES = 4 * 1024 * 1024
 MAX_ORDINAL_SEARCH = 10_000  # dead letters written before they kept event.sequence: find the ordinal
 STATES = ("pending", "replayed", "resolved", "not_replayable")
@@ -344,10 +345,10 @@ async def _mark(es: AsyncElasticsearch, letters: list[DeadLetter]) -> tuple[int,
         if letter.seq_no is not None and letter.primary_term is not None:
             action.update(if_seq_no=letter.seq_no, if_primary_term=letter.primary_term)
         body += [orjson.dumps({"index": action}), orjson.dumps(doc)]
-    if not body:
-        return 0, 0
-    answer = await bulk_raw(es, b"\n".join(body) + b"\n")
-    statuses = [int(next(iter(item.values())).get("status", 500)) for item in answer.get("items", [])]
+    statuses: list[int] = []
+    for start in range(0, len(body), 2 * MARK_BATCH):  # dead letters keep up to 256 KiB each
+        answer = await bulk_raw(es, b"\n".join(body[start : start + 2 * MARK_BATCH]) + b"\n")
+        statuses += [int(next(iter(item.values())).get("status", 500)) for item in answer.get("items", [])]
     failed = [s for s in statuses if s >= 300 and s != 409]
     if failed:
         raise LogfleetError(f"recording the replay in {len(failed)} dead letters failed (status {failed[0]})")
