@@ -100,6 +100,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
 _BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 FILE_SUFFIX = "_file"
+ENV = "environment"
 
 
 def _coerce(name: str, raw: Any) -> Any:
@@ -139,7 +140,8 @@ def _from_mapping(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
         target = file_setting(key)
         if target is not None:
             if target in values:
-                raise ConfigError(f"{origin}: set either {target!r} or {key!r}, not both")
+                both = (f"LOGFLEET_{target.upper()}", f"LOGFLEET_{key.upper()}") if origin == ENV else (target, key)
+                raise ConfigError(f"{origin}: set either {both[0]!r} or {both[1]!r}, not both")
             out[target] = _read_secret(key, raw)
             continue
         if key not in _FIELDS:
@@ -181,7 +183,7 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
         key = f"LOGFLEET_{name.upper()}{FILE_SUFFIX.upper()}"
         if key in env:
             from_env[name + FILE_SUFFIX] = env[key]
-    values.update(_from_mapping(from_env, "environment"))
+    values.update(_from_mapping(from_env, ENV))
     settings = Settings(**values)
     security.check(settings)
     return settings

@@ -21,6 +21,9 @@ from elasticsearch import AsyncElasticsearch
 from logfleet import security
 from logfleet.config import Settings
 from logfleet.errors import AuthError, ConfigError, ElasticsearchUnreachable, LogfleetError, NoData
+from logfleet.telemetry import get_logger
+
+log = get_logger("es")
 
 NDJSON = {"content-type": "application/x-ndjson", "accept": "application/json"}
 
@@ -29,13 +32,16 @@ NDJSON = {"content-type": "application/x-ndjson", "accept": "application/json"}
 async def client(settings: Settings, request_timeout: float = 60) -> AsyncIterator[AsyncElasticsearch]:
     """An AsyncElasticsearch for ``settings.es_url`` (auth and TLS from the settings), closed after the
     block; errors translated."""
+    options = security.es_options(settings)
+    if options.get("verify_certs") is False:
+        log.warning("es_tls_unverified", url=safe_url(settings.es_url), setting="es_verify_certs=false")
     try:
         es = AsyncElasticsearch(
             settings.es_url,
             request_timeout=request_timeout,
             retry_on_timeout=False,
             max_retries=0,
-            **security.es_options(settings),
+            **options,
         )
     except (ssl.SSLError, OSError, ValueError) as exc:
         raise ConfigError(f"Elasticsearch client for {safe_url(settings.es_url)} cannot be set up: {exc}") from None

@@ -172,7 +172,7 @@ def test_secrets_from_files_in_env_and_toml(tmp_path: Path, secret_files: dict[s
         ({"LOGFLEET_ES_PASSWORD_FILE": "/nonexistent/pw"}, "'es_password_file': cannot read /nonexistent/pw"),
         (
             {"LOGFLEET_ES_PASSWORD": ES_PASSWORD, "LOGFLEET_ES_PASSWORD_FILE": "/etc/hostname"},
-            "set either 'es_password' or 'es_password_file', not both",
+            "environment: set either 'LOGFLEET_ES_PASSWORD' or 'LOGFLEET_ES_PASSWORD_FILE', not both",
         ),
     ],
 )
@@ -282,7 +282,7 @@ def test_es_options_headers_and_tls(tls_files: dict[str, Path]) -> None:
     assert security.es_headers(pair) == {"authorization": f"ApiKey {encoded}"}
     assert security.es_ssl(pair) is None
     ready = _load(LOGFLEET_ES_API_KEY=encoded, LOGFLEET_ES_URL="https://es:9200", LOGFLEET_ES_VERIFY_CERTS="0")
-    assert security.es_options(ready) == {"api_key": encoded, "verify_certs": False}
+    assert security.es_options(ready) == {"api_key": encoded, "verify_certs": False, "ssl_show_warn": False}
     assert security.es_headers(ready) == {"authorization": f"ApiKey {encoded}"}
     unverified = security.es_ssl(ready)
     assert unverified is not None and unverified.verify_mode == ssl.CERT_NONE
@@ -328,6 +328,11 @@ def test_config_check_accepts_secret_file_keys(tmp_path: Path, secret_files: dic
     config.write_text(f'es_username = "reader"\nes_password_file = "{secret_files["es"]}"\n')
     result = _logfleet("config", "check", str(config))
     assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
+
+    config.write_text(f'es_username = "reader"\nes_password = "{ES_PASSWORD}"\nes_password_file = "/x"\n')
+    both = _logfleet("config", "check", str(config))
+    assert both.returncode == 2
+    assert both.stderr.strip() == f"logfleet: {config}: set either 'es_password' or 'es_password_file', not both"
 
 
 @pytest.mark.parametrize(

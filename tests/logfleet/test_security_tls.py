@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import orjson
 import pytest
 
 from logfleet.config import Settings
@@ -239,4 +240,6 @@ async def test_unverified_tls_works_only_when_asked_for(stack: Settings, proxy: 
     )  # fmt: skip
     assert accepted.returncode == 6, accepted.stderr  # the server answered: this namespace has no data stream
     assert "TLS failed" not in accepted.stderr
+    warning = orjson.loads(accepted.stderr.splitlines()[0])  # one JSON line says the certificate is unchecked
+    assert (warning["event"], warning["url"]) == ("es_tls_unverified", proxy.url)
     assert proxy.authorizations() == {None}  # no credentials configured: none sent
