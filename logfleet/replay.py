@@ -13,11 +13,12 @@ already masked; a line longer than the 256 KiB a dead letter keeps comes back cu
 
 Every dead letter has a state: ``resolved`` (its event is in its target data stream: nothing to do),
 ``replayed`` (sent again, its event not there yet: still being processed, or dead-lettered again),
-``pending`` (never replayed) or ``not_replayable`` (a whole raw record that could not be read, or a
-document whose line cannot be rebuilt). :func:`replay` sends the ``pending`` and ``replayed`` ones
-of a selection, oldest first, and records ``logfleet.replay`` (count, last time) in each dead
-letter it sent (an optimistic-concurrency write to its backing index); ``resolved`` ones are never
-sent again, so replaying the same selection twice after the pipeline caught up sends nothing.
+``pending`` (never replayed) or ``not_replayable`` (a whole raw record that could not be read, a
+document over Kafka's limit of which only the start was kept, or a line that cannot be rebuilt).
+:func:`replay` sends the ``pending`` and ``replayed`` ones of a selection, oldest first, and records
+``logfleet.replay`` (count, last time) in each dead letter it sent (an optimistic-concurrency write
+to its backing index); ``resolved`` ones are never sent again, so replaying the same selection twice
+after the pipeline caught up sends nothing.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ PAGE = 500
 LINES_PER_RECORD = 1000
 MARK_BATCH = 200
 RECORD_BYTES = 4 * 1024 * 1024
-MAX_ORDINAL_SEARCH = 10_000  # dead letters written before they kept event.sequence: find the ordinal
+MAX_ORDINAL_SEARCH = 1_000  # dead letters written before they kept event.sequence: find the ordinal
 STATES = ("pending", "replayed", "resolved", "not_replayable")
-UNREPLAYABLE_REASONS = ("unreadable_raw_record",)
+UNREPLAYABLE = {  # reasons whose dead letter does not hold a whole line
+    "unreadable_raw_record": "a whole raw record that could not be read, not a line",
+    "too_large_for_kafka": "only the start of a document over Kafka's message limit was kept",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,8 +139,8 @@ def rebuild(source: dict[str, Any]) -> Line | str:
     """The raw line a dead letter came from, or a one-line reason why it cannot be rebuilt."""
     reason = str(_get(source, "error.type") or "")
     original = _get(source, "event.original")
-    if reason in UNREPLAYABLE_REASONS:
-        return "a whole raw record that could not be read, not a line"
+    if reason in UNREPLAYABLE:
+        return UNREPLAYABLE[reason]
     if not isinstance(original, str):
         return "no event.original"
     expected = _get(source, "logfleet.event_id")

@@ -111,7 +111,8 @@ def replay_command(ctx: click.Context, /, fmt: str, limit: int, dry_run: bool, *
     same selection once the pipeline caught up sends nothing. Sent ones get logfleet.replay
     (count, last time) written into them. The text sent is the one the dead letter kept: its
     secrets were masked before it was stored; a line longer than 256 KiB comes back cut and
-    flagged truncated. Whole raw records that could not be read are not replayed.
+    flagged truncated. Whole raw records that could not be read, and documents over Kafka's
+    message limit (only their start was kept), are not replayed.
     Needs write access to the raw topic and to the dead-letter stream.
     """
     from logfleet import cli, es
