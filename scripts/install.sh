@@ -22,5 +22,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -c 'import sys; assert sys.version_info >= (3, 11), sys.version'
+# the venv's bundled pip and setuptools are old releases with published advisories (pip-audit in CI)
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 echo "installed: $(.venv/bin/logfleet --version)"
