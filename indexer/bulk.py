@@ -122,9 +122,13 @@ class BulkWriter:
             original_doc = None
         if isinstance(original_doc, dict):
             # Only what cannot be the reason for the rejection: the dead letter must be storable.
+            # date_nanos stores 1970 to 2262 only: a stamp outside would get the dead letter rejected too.
             stamp = original_doc.get("@timestamp")
-            if isinstance(stamp, str) and _RFC3339.match(stamp):
+            if isinstance(stamp, str) and _RFC3339.match(stamp) and "1970" <= stamp[:4] <= "2261":
                 extra["@timestamp"] = stamp
+            own = original_doc.get("logfleet")
+            if isinstance(own, dict) and isinstance(own.get("event_id"), str):  # a rejected dead letter
+                pipeline["event_id"] = own["event_id"]
             for outer, inner in (("container", "id"), ("container", "name"), ("service", "name"), ("host", "name")):
                 value = original_doc.get(outer, {}).get(inner) if isinstance(original_doc.get(outer), dict) else None
                 if isinstance(value, str):

@@ -215,8 +215,9 @@ class EventBuilder:
         # spliced in; a parsed line never has these two top-level keys, so no key appears twice.
         doc.pop("container", None)
         doc.pop("data_stream", None)
+        body = orjson.dumps(doc)[:-1] + b"," + ctx.common_tail  # before the action: if it raises, nothing is half-added
         events.append(ctx.action_head + eid.encode() + b'"}}')
-        events.append(orjson.dumps(doc)[:-1] + b"," + ctx.common_tail)
+        events.append(body)
 
     def _violation(
         self,
