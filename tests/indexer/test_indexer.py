@@ -56,6 +56,7 @@ async def test_kill_9_of_the_indexer_mid_stream_stores_every_event_exactly_once(
     assert stored == events
     await asyncio.sleep(2)  # nothing more arrives: no event was stored twice under another id
     assert await count_docs(settings, container) == events
+    print(f"\nindexer kill -9: kills={kills} events={events} documents={stored}")
 
 
 @pytest.mark.timeout(300)
@@ -77,6 +78,9 @@ async def test_elasticsearch_stopped_for_20s_mid_stream_loses_and_duplicates_not
         stored = await wait_for(lambda: docs_reach(settings, events, container), within=180, interval=1)
     assert stored == events
     assert indexer.writer is not None and indexer.writer.stats.created + indexer.writer.stats.duplicates >= events
+    stats = indexer.writer.stats
+    print(f"\nelasticsearch outage: events={events} documents={stored} created={stats.created} "
+          f"duplicates_409={stats.duplicates} retried={stats.retried}")
 
 
 async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest_is_stored(
