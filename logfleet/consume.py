@@ -2,7 +2,10 @@
 
 Offsets are committed explicitly, per partition, only after the handler returned, that is after
 everything downstream acknowledged the batch. A handler that raises leaves the batch uncommitted;
-the loop then seeks back to the last committed offsets and reads it again.
+the loop then seeks back to the last committed offsets and reads it again. A commit refused because
+the group rebalanced meanwhile is logged and the loop goes on: the member rejoins, and whoever owns
+those partitions now reads the batch again from the last commit (deterministic event ids make that
+harmless downstream).
 """
 
 from __future__ import annotations
@@ -63,15 +66,38 @@ async def consume_batches(
         finally:
             consumer.resume(*[tp for tp in paused if tp in consumer.assignment()])
         attempt = 0
-        offsets: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = TopicPartition(record.topic, record.partition)
-            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            # A rebalance took the partitions away; their new owner reads from the last commit.
-            log.warning("commit_failed", error=str(exc))
+        await _commit(consumer, records)
+
+
+async def _commit(consumer: AIOKafkaConsumer, records: list[Any]) -> None:
+    """Commit the offsets after ``records`` for the partitions this member still holds.
+
+    A rebalance may have happened while the batch was handled. Partitions that went to another
+    member are not committed here: their new owner reads them again from the last commit. A commit
+    the broker refuses because the group moved on (``IllegalGeneration``, ``UnknownMemberId``,
+    ``RebalanceInProgress``: CommitFailedError) is not an error of the batch either: aiokafka
+    rejoins the group in the background, and whoever gets these partitions reads the batch again.
+    Reading it again is harmless downstream (deterministic event ids), so the loop just goes on.
+    """
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    held = consumer.assignment()
+    lost = [tp for tp in offsets if tp not in held]
+    for tp in lost:
+        del offsets[tp]
+    if lost:
+        log.info("partitions_moved_before_commit", partitions=len(lost))
+    if not offsets:
+        return
+    try:
+        await consumer.commit(offsets)
+    except CommitFailedError as exc:
+        log.warning("commit_failed_rebalance", error=str(exc), partitions=len(offsets))
+    except KafkaError as exc:
+        # The next batch's commit covers these offsets too; until then a restart reads them again.
+        log.warning("commit_failed", error=str(exc), partitions=len(offsets))
 
 
 async def _gather(

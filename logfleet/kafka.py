@@ -24,6 +24,7 @@ from logfleet.telemetry import get_logger
 
 log = get_logger("kafka")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+GUARD_POLL_S = 0.2  # how often a consumer's group guard looks at its member id and join state
 TOPIC_CONFIG = {"max.message.bytes": str(MAX_REQUEST_BYTES), "retention.ms": str(7 * 24 * 3600 * 1000)}
 
 
@@ -84,19 +85,73 @@ async def consumer(
     options.update(overrides)
     client = AIOKafkaConsumer(*topics, **options)
     stuck_after_s = options["session_timeout_ms"] / 1000 * 2
-    watchdog = asyncio.create_task(_evict_blockers(client, settings, group_id, stuck_after_s))
+    guard = asyncio.create_task(_guard_group(client, settings, group_id, stuck_after_s))
     try:
         await _start(client, "consumer", settings.kafka_bootstrap, attempts)
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(KafkaError):
+                await client.stop()
     finally:
-        watchdog.cancel()
+        guard.cancel()
+        await asyncio.gather(guard, return_exceptions=True)
+
+
+async def _guard_group(client: AIOKafkaConsumer, settings: Settings, group_id: str, stuck_after_s: float) -> None:
+    """Keep the group able to rebalance on a broker that never expires members, for the consumer's life.
+
+    Two things leave a member behind that the local stand-in keeps for ever (a real broker drops a
+    member that does not rejoin within the rebalance timeout, or whose heartbeats stop):
+
+    - our own previous member id: when a commit or heartbeat is answered ``IllegalGeneration`` or
+      ``UnknownMemberId`` (the stand-in answers a commit made during a rebalance with
+      ``IllegalGeneration``), aiokafka forgets its member id and joins again as a new member. The
+      old id stays in the group, may be its leader, and no rebalance completes again (measured: a
+      second member joining or leaving stalled the group for minutes). The old id is sent a
+      LeaveGroup as soon as it is replaced.
+    - a member that was killed: see :func:`_evict_blockers`, used when this consumer has not
+      completed a join for ``stuck_after_s``.
+    """
+    loop = asyncio.get_running_loop()
+    known = ""
+    unjoined_since = loop.time()
+    while True:
+        await asyncio.sleep(GUARD_POLL_S)
+        coordinator = getattr(client, "_coordinator", None)
+        if coordinator is None:
+            continue
+        member = str(coordinator.member_id or "")
+        if known and member != known:
+            await _leave_stale(client, coordinator, group_id, known)
+        known = member
+        if _joined(client):
+            unjoined_since = loop.time()
+        elif loop.time() - unjoined_since >= stuck_after_s:
+            await _evict_blockers(settings, group_id, member, stuck_after_s)
+            unjoined_since = loop.time()
+
+
+def _joined(client: AIOKafkaConsumer) -> bool:
+    """Whether the consumer holds an assignment from a completed join (possibly an empty one)."""
+    state = client._subscription
+    subscription = state.subscription
+    return subscription is not None and subscription.assignment is not None and not state.reassignment_in_progress
+
+
+async def _leave_stale(client: AIOKafkaConsumer, coordinator: Any, group_id: str, stale: str) -> None:
+    """Send LeaveGroup for a member id this consumer no longer uses, through its own connection."""
+    node = coordinator.coordinator_id
+    if node is None:
+        return  # no coordinator known now: the stuck-join fallback covers it
     try:
-        yield client
-    finally:
-        with contextlib.suppress(KafkaError):
-            await client.stop()
+        await client._client.send(node, LeaveGroupRequest(group_id, stale))
+        log.info("left_stale_member", group=group_id, member=stale[-12:])
+    except KafkaError as exc:
+        log.warning("leave_stale_failed", group=group_id, error=str(exc))
 
 
-async def _evict_blockers(client: AIOKafkaConsumer, settings: Settings, group_id: str, after_s: float) -> None:
+async def _evict_blockers(settings: Settings, group_id: str, own: str, after_s: float) -> None:
     """Unblock a group that a dead member keeps from ever completing a rebalance.
 
     A real broker drops a member whose heartbeats stop for ``session_timeout_ms``; the local
@@ -106,26 +161,23 @@ async def _evict_blockers(client: AIOKafkaConsumer, settings: Settings, group_id
     leave the group: a live one simply rejoins at its next heartbeat, a dead one is gone. On a
     real broker a join never takes this long, so this does not fire.
     """
-    while True:
-        await asyncio.sleep(after_s)
-        own = str(getattr(getattr(client, "_coordinator", None), "member_id", ""))
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-unblock", **security.kafka_options(settings)
-        )
-        try:
-            await admin.start()
-            described = await admin.describe_consumer_groups([group_id])
-            members = [m[0] for response in described for group in response.groups for m in group[5]]
-            others = [member for member in members if member != own]
-            coordinator = await admin.find_coordinator(group_id)
-            for member in others:
-                await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member))
-            if others:
-                log.warning("evicted_group_members", group=group_id, members=len(others), waited_s=after_s)
-        except KafkaError as exc:
-            log.warning("evict_failed", group=group_id, error=str(exc))
-        finally:
-            await admin.close()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-unblock", **security.kafka_options(settings)
+    )
+    try:
+        await admin.start()
+        described = await admin.describe_consumer_groups([group_id])
+        members = [m[0] for response in described for group in response.groups for m in group[5]]
+        others = [member for member in members if member != own]
+        coordinator = await admin.find_coordinator(group_id)
+        for member in others:
+            await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member))
+        if others:
+            log.warning("evicted_group_members", group=group_id, members=len(others), waited_s=after_s)
+    except KafkaError as exc:
+        log.warning("evict_failed", group=group_id, error=str(exc))
+    finally:
+        await admin.close()
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
