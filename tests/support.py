@@ -259,3 +259,16 @@ def restart_private_dockerd() -> bool:
         time.sleep(0.1)
     up(stack_dir)
     return True
+
+
+async def stored_docs(settings: Settings) -> list[dict[str, Any]]:
+    """Every document of the namespace's log streams (``_source``), exported through a point in time
+    (no 10,000-hit window): for checks that count each line, not just the documents."""
+    from logfleet.audit.export import records
+    from logfleet.audit.search import Filters
+
+    docs: list[dict[str, Any]] = []
+    async with es.client(settings) as client:
+        async for page in records(client, Filters(namespace=settings.namespace)):
+            docs.extend(page)
+    return docs
