@@ -38,10 +38,17 @@ from logfleet.stack import free_port
 
 PARTS = ("shipper", "processor", "indexer")
 DATASET = "soak"
+PROBE_DATASET = "soakprobe"  # a small index of its own: the stand-in scans an index for every query
+COUNT_EVERY_S = 2.0
 TICK_S = 0.5
 POLL_S = 0.25
 RSS_EVERY_S = 5.0
 STALL_S = 120.0  # drain ends when the count has not moved for this long
+STAGES = {  # what each part had done when the writers finished: where a backlog sits
+    "shipper_lines_acked": ("shipper", "logfleet_shipper_lines_acked_total"),
+    "processor_events_out": ("processor", "logfleet_processor_events_out_total"),
+    "indexer_docs_created": ("indexer", "logfleet_indexer_created_total"),
+}
 PAD = "x" * 100
 
 # A writer: wait for the common start (host uptime in centiseconds), then every tick print its lines
@@ -129,6 +136,7 @@ class _Run:
     rss: dict[str, list[tuple[float, float]]] = dataclasses.field(default_factory=dict)
     probe_seen: dict[str, float] = dataclasses.field(default_factory=dict)  # probe message -> lag s
     last_probe: str = ""  # the @timestamp of the latest probe seen
+    at_writers_end: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def name(self, index: int | str) -> str:
         """The container name of writer ``index`` (or of the probe)."""
@@ -161,26 +169,27 @@ def _daemons(run: _Run) -> Iterator[None]:
 
 def _start_containers(client: Any, run: _Run, go_cs: int) -> list[Any]:
     tick_cs = round(TICK_S * 100)
-    labels = {"logfleet.bench": run.tag, "logfleet.dataset": DATASET}
-    scripts = [(run.name("probe"), WRITER.format(go_cs=go_cs, ticks=run.ticks, tick_cs=tick_cs, body=PROBE_BODY))]
+    probe = WRITER.format(go_cs=go_cs, ticks=run.ticks, tick_cs=tick_cs, body=PROBE_BODY)
+    scripts = [(run.name("probe"), probe, PROBE_DATASET)]
     for i, n in enumerate(run.per_tick):
         body = LINES_BODY.format(n=n, c=i, pad=PAD)
-        scripts.append((run.name(i), WRITER.format(go_cs=go_cs, ticks=run.ticks, tick_cs=tick_cs, body=body)))
+        scripts.append((run.name(i), WRITER.format(go_cs=go_cs, ticks=run.ticks, tick_cs=tick_cs, body=body), DATASET))
     started = []
-    for name, script in scripts:
+    for name, script, dataset in scripts:
+        labels = {"logfleet.bench": run.tag, "logfleet.dataset": dataset}
         started.append(client.containers.run(IMAGE, ["sh", "-c", script], name=name, detach=True, init=True,
                                              labels=labels))
     return started
 
 
-async def _poll_probes(client: Any, run: _Run, index: str) -> None:
+async def _poll_probes(client: Any, run: _Run) -> None:
     """Record the lag of every probe line that became searchable since the last poll (probes come
     from one container, so they arrive in order: only those from the last one seen on are asked for)."""
     query: dict[str, Any] = {"term": {"container.name": run.name("probe")}}
     if run.last_probe:
         query = {"bool": {"filter": [query, {"range": {"@timestamp": {"gte": run.last_probe}}}]}}
     answer = await client.search(
-        index=index, size=500, query=query, sort=[{"@timestamp": "asc"}],
+        index=f"logs-{PROBE_DATASET}-{run.settings.namespace}", size=500, query=query, sort=[{"@timestamp": "asc"}],
         source=["@timestamp", "message"], ignore_unavailable=True, allow_no_indices=True,
     )
     found_at = time.time()
@@ -204,11 +213,11 @@ async def _count(client: Any, index: str, name: str = "") -> int:
 
 
 async def _watch(
-    run: _Run, containers: list[Any], index: str, expected: int, start: float, duration_s: float
+    run: _Run, containers: list[Any], index: str, expected: int, start: float, duration_s: float, max_drain_s: float
 ) -> dict[str, float]:
     """Poll probes and RSS while the writers write, then wait for the drain; returns timings."""
     async with es.client(run.settings) as client:
-        next_rss = next_status = 0.0
+        next_rss = next_status = next_count = 0.0
         writing_s = drain_s = 0.0
         writers_done = False
         last_count, last_change = -1, time.monotonic()
@@ -217,7 +226,7 @@ async def _watch(
             if now >= next_rss:
                 _sample_rss(run, start)
                 next_rss = now + RSS_EVERY_S
-            await _poll_probes(client, run, index)
+            await _poll_probes(client, run)
             dead = [part for part, proc in run.procs.items() if proc.poll() is not None]
             if dead:
                 tail = (run.work_dir / f"{run.tag}-{dead[0]}.log").read_text(errors="replace")[-2000:]
@@ -228,11 +237,13 @@ async def _watch(
                 if all(state == "exited" for state in states):
                     writers_done, writing_s = True, now - start
                     last_change = now
-            elif writers_done:
+                    run.at_writers_end = {key: scrape(run.ports[part], name) for key, (part, name) in STAGES.items()}
+            elif writers_done and now >= next_count:
+                next_count = now + COUNT_EVERY_S
                 count = await _count(client, index)
                 if count != last_count:
                     last_count, last_change = count, now
-                if count >= expected or now - last_change > STALL_S:
+                if count >= expected or now - last_change > STALL_S or now - start - writing_s > max_drain_s:
                     drain_s = now - start - writing_s
                     break
             await asyncio.sleep(POLL_S)
@@ -248,19 +259,23 @@ def _status(container: Any) -> str:
 async def _final_counts(run: _Run, index: str) -> dict[str, Any]:
     async with es.client(run.settings) as client:
         per_container = [await _count(client, index, run.name(i)) for i in range(len(run.per_tick))]
-        probes = await _count(client, index, run.name("probe"))
+        probes = await _count(client, f"logs-{PROBE_DATASET}-{run.settings.namespace}")
         dead_letters = await _count(client, f"logs-logfleet.deadletter-{run.settings.namespace}")
     return {"per_container": per_container, "probes": probes, "dead_letters": dead_letters}
 
 
 async def _drop(settings: Settings) -> None:
     async with es.client(settings) as client:
-        for name in (f"logs-{DATASET}-{settings.namespace}", f"logs-logfleet.deadletter-{settings.namespace}"):
+        for dataset in (DATASET, PROBE_DATASET, "logfleet.deadletter"):
+            name = f"logs-{dataset}-{settings.namespace}"
             await client.options(ignore_status=404).indices.delete(index=name)
 
 
-def bench_soak(settings: Settings, containers: int, rate: float, duration_s: float, work_dir: Path) -> dict[str, Any]:
-    """One soak run; returns lag percentiles, RSS per part, throughput and the final count check."""
+def bench_soak(
+    settings: Settings, containers: int, rate: float, duration_s: float, work_dir: Path, max_drain_s: float = 900
+) -> dict[str, Any]:
+    """One soak run; returns lag percentiles, RSS per part, throughput and the final count check.
+    The drain after the writers is given up after ``max_drain_s`` (``drained`` is then false)."""
     base = _isolated(settings, work_dir)
     tag = base.namespace.removeprefix("bench")
     run = _Run(
@@ -284,7 +299,7 @@ def bench_soak(settings: Settings, containers: int, rate: float, duration_s: flo
             time.sleep(max(0.0, (go_cs - _uptime_cs()) / 100))
             start = time.monotonic()
             cpu0 = {part: cpu_seconds(proc.pid) for part, proc in run.procs.items()}
-            timings = asyncio.run(_watch(run, started, index, expected, start, duration_s))
+            timings = asyncio.run(_watch(run, started, index, sum(written), start, duration_s, max_drain_s))
             cpu = {part: round(cpu_seconds(proc.pid) - cpu0[part], 1) for part, proc in run.procs.items()}
             duplicates = scrape(run.ports["indexer"], "logfleet_indexer_duplicates_total")
             lines_acked = scrape(run.ports["shipper"], "logfleet_shipper_lines_acked_total")
@@ -306,6 +321,8 @@ def bench_soak(settings: Settings, containers: int, rate: float, duration_s: flo
         "achieved_lines_per_s": round(expected / timings["writing_s"]) if timings["writing_s"] else 0,
         "writing_s": round(timings["writing_s"], 1),
         "drain_after_writers_s": round(timings["drain_s"], 1),
+        "drained": missing == 0,
+        "when_writers_finished": run.at_writers_end,
         "lag_s": {
             "probes": len(lags),
             "p50": round(percentile(lags, 50), 3),

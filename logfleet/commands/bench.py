@@ -87,7 +87,9 @@ def bench_indexer_command(docs: int, runs: int) -> None:
 @click.option("--containers", default=50, show_default=True, type=click.IntRange(1, 500), help="Writing containers.")
 @click.option("--rate", default=5000, show_default=True, type=click.IntRange(1), help="Total lines/s written.")
 @click.option("--duration", default=600, show_default=True, type=click.IntRange(1), help="Seconds of writing.")
-def bench_soak_command(containers: int, rate: int, duration: int) -> None:
+@click.option("--drain-timeout", default=900, show_default=True, type=click.IntRange(1),
+              help="Seconds to wait for the pipeline to drain after the writers; then report what arrived.")
+def bench_soak_command(containers: int, rate: int, duration: int, drain_timeout: int) -> None:
     """The whole pipeline (shipper, processor, indexer as separate processes) under a sustained
     load: end-to-end lag p50/p99 from probe lines (write to searchable), RSS of each part over
     time, and the final count of lines written against documents in Elasticsearch. Not run in CI."""
@@ -95,7 +97,7 @@ def bench_soak_command(containers: int, rate: int, duration: int) -> None:
 
     try:
         with tempfile.TemporaryDirectory(prefix="lfsoak") as work:
-            result = bench_soak(load_settings(), containers, rate, duration, Path(work))
+            result = bench_soak(load_settings(), containers, rate, duration, Path(work), drain_timeout)
     except LogfleetError as exc:
         click.echo(f"logfleet: {exc}", err=True)
         sys.exit(exc.exit_code)
