@@ -13,6 +13,14 @@ A line's ordinal is the number of lines before it, in stream order, with the ver
 stdout and stderr lines are timestamped by separate copiers, so stream order is not strictly time
 order; counting per timestamp (not "equal to the previous line") keeps (timestamp, ordinal) unique
 and the same on every read that starts at or before that timestamp.
+
+Across a rotation of the json-file log, dockerd's follow stream sends again a run of lines it had
+already sent (measured: from one to a few hundred lines per rotation). Each copier (stdout, stderr)
+stamps its lines in order (and in practice never twice with the same nanosecond: no repeat in 200,000
+lines written at full speed, TTY or not), so a line whose timestamp this read already counted and
+which is older than the newest line of its own stream, or is that newest line again (same text), is
+such a repeat: it is dropped (counted in ``replayed``) instead of getting the next ordinal and
+becoming a second event.
 """
 
 from __future__ import annotations
@@ -51,7 +59,9 @@ class LineAssembler:
         self._seen_at: dict[int, int] = {}
         self._prune_at = 4096
         self._consumed = 0
+        self._newest: dict[str, Line] = {"stdout": [-1], "stderr": [-1]}  # each stream's newest line so far
         self.bad_messages = 0
+        self.replayed = 0
 
     def feed(self, data: bytes) -> list[Line]:
         """Consume bytes from the stream; return the lines they completed, in stream order."""
@@ -87,6 +97,7 @@ class LineAssembler:
         unpack = _HEADER.unpack_from
         limit = self.max_line_bytes
         append = out.append
+        newest = self._newest
         while end - pos >= 8:
             kind, size = unpack(data, pos)
             start = pos + 8
@@ -112,13 +123,18 @@ class LineAssembler:
                     else:
                         ts = second + int(data[start + 20 : start + 29])
                         ordinal = seen.get(ts, 0)
+                        if ordinal and self._replayed(stream, ts, text):
+                            continue
                         seen[ts] = ordinal + 1
+                        line = [ts, ordinal, stream, text, NO_FLAGS]
+                        if ts >= newest[stream][0]:
+                            newest[stream] = line
                         if ts > self._last_ts:
                             self._last_ts = ts
                             if len(seen) > self._prune_at:
                                 self._prune()
                                 seen = self._seen_at
-                        append([ts, ordinal, stream, text, NO_FLAGS])
+                        append(line)
                         continue
             self._message(stream, data[start:stop], out)
             seen = self._seen_at
@@ -189,9 +205,22 @@ class LineAssembler:
             flags = [*flags, "invalid_utf8"]
         seen = self._seen_at
         ordinal = seen.get(ts, 0)
+        if ordinal and self._replayed(stream, ts, text):
+            return
         seen[ts] = ordinal + 1
         if ts > self._last_ts:
             self._last_ts = ts
             if len(seen) > self._prune_at:
                 self._prune()
-        out.append([ts, ordinal, stream, text, flags or NO_FLAGS])
+        line = [ts, ordinal, stream, text, flags or NO_FLAGS]
+        if ts >= self._newest[stream][0]:
+            self._newest[stream] = line
+        out.append(line)
+
+    def _replayed(self, stream: str, ts: int, text: str) -> bool:
+        """Whether a line whose timestamp this read already counted is one Docker sends again."""
+        newest = self._newest[stream]
+        if ts < newest[0] or (ts == newest[0] and text == newest[3]):
+            self.replayed += 1
+            return True
+        return False
