@@ -65,6 +65,7 @@ class Shipper:
                     "lines_skipped": (st.lines_skipped, "Lines skipped on resume as already shipped."),
                     "reconnects": (st.reconnects, "Reconnects to the Docker Engine API (events and logs)."),
                     "send_errors": (st.send_errors, "Kafka sends that failed (resent from the checkpoint)."),
+                    "log_gaps": (st.gaps, "Resumes whose checkpoint line Docker had rotated away (lines may be lost)."),
                 },
             ),
             Metric("shipper_containers_followed", "gauge", "Containers being followed.", st.followers),

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from logfleet.config import Settings
 from logfleet.docker_api import DockerClient
 from logfleet.errors import DeliveryError
-from logfleet.model import ContainerMeta, docker_since, encode_raw
+from logfleet.model import ContainerMeta, docker_since, encode_raw, format_ts
 from logfleet.telemetry import get_logger
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import meta_from_inspect
@@ -30,6 +30,7 @@ from shipper.multiline import Joiner
 log = get_logger("shipper")
 MAX_IN_FLIGHT = 8
 RESUME_WINDOW_NS = 2 * 1_000_000_000
+RESUME_SKEW_NS = 100_000_000  # stdout/stderr timestamps are out of order by microseconds, not more
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ShipperStats:
     followers: int = 0
     in_flight: int = 0
     send_errors: int = 0
+    gaps: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -80,14 +82,17 @@ class _ResumeSkip:
     stdout and stderr lines are not strictly in time order, so "skip every line not newer than the
     position" could drop a late line. Instead the read starts a window before the position, and
     every line up to and including the position's own line is skipped: stream order on a read from
-    a fixed ``since`` is the same every time. If that line is never seen (the log file rotated away),
-    lines newer than the position are shipped once the window has passed.
+    a fixed ``since`` is the same every time. If that line is never seen (Docker rotated its log
+    file away, and with it every line before it), a line more than RESUME_SKEW_NS newer than the
+    position ends the skipping: it and what follows are shipped, and ``gap`` holds the position and
+    that line's timestamp (lines written between them may be gone from Docker).
     """
 
     def __init__(self, position: tuple[int, int] | None) -> None:
         self.position = position
         self.active = position is not None
         self.since = docker_since(max(0, position[0] - RESUME_WINDOW_NS)) if position else "0"
+        self.gap: tuple[int, int] | None = None
 
     def already_shipped(self, line: Line) -> bool:
         assert self.position is not None
@@ -95,8 +100,9 @@ class _ResumeSkip:
         if key == self.position:
             self.active = False
             return True
-        if line[0] > self.position[0] + RESUME_WINDOW_NS:
+        if line[0] > self.position[0] + RESUME_SKEW_NS:
             self.active = False
+            self.gap = (self.position[0], line[0])
             return False
         return True
 
@@ -174,6 +180,8 @@ class Follower:
                     kept = [line for line in lines if not (skip.active and skip.already_shipped(line))]
                     self.stats.lines_skipped += len(lines) - len(kept)
                     lines = kept
+                    if skip.gap is not None:
+                        self._report_gap(meta, skip.gap)
                 trigger = joiner.may_start(tail + chunk)
                 batch.extend(joiner.feed(lines, trigger or trigger_held))
                 trigger_held = (trigger or trigger_held) and assembler.holding()
@@ -186,6 +194,18 @@ class Follower:
                     await self._send(meta_json, batch)
                 if not chunk:
                     return batch.position
+
+    def _report_gap(self, meta: ContainerMeta, gap: tuple[int, int]) -> None:
+        """The line at the checkpoint is gone from Docker: say which stretch may have been lost."""
+        self.stats.gaps += 1
+        log.warning(
+            "log_gap",
+            container=meta.name,
+            container_id=self.container_id[:12],
+            last_shipped=format_ts(gap[0]),
+            next_line=format_ts(gap[1]),
+            reason="the checkpoint's line is no longer in Docker's log (rotated away); lines between may be lost",
+        )
 
     async def _send(self, meta_json: dict[str, Any], batch: _Batch) -> None:
         if not batch.lines:
