@@ -32,7 +32,7 @@ from logfleet.bench.pipeline import _isolated
 from logfleet.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
-from logfleet.errors import LogfleetError
+from logfleet.errors import LogfleetError, Unreachable
 from logfleet.model import parse_docker_ts
 from logfleet.stack import free_port
 
@@ -226,7 +226,9 @@ async def _watch(
             if now >= next_rss:
                 _sample_rss(run, start)
                 next_rss = now + RSS_EVERY_S
-            await _poll_probes(client, run)
+            url = run.settings.es_url  # a loaded stand-in can take over a minute to answer: ask again
+            with contextlib.suppress(Unreachable), es.translate_errors(url):
+                await _poll_probes(client, run)
             dead = [part for part, proc in run.procs.items() if proc.poll() is not None]
             if dead:
                 tail = (run.work_dir / f"{run.tag}-{dead[0]}.log").read_text(errors="replace")[-2000:]
@@ -240,7 +242,9 @@ async def _watch(
                     run.at_writers_end = {key: scrape(run.ports[part], name) for key, (part, name) in STAGES.items()}
             elif writers_done and now >= next_count:
                 next_count = now + COUNT_EVERY_S
-                count = await _count(client, index)
+                count = last_count
+                with contextlib.suppress(Unreachable), es.translate_errors(url):
+                    count = await _count(client, index)
                 if count != last_count:
                     last_count, last_change = count, now
                 if count >= expected or now - last_change > STALL_S or now - start - writing_s > max_drain_s:
@@ -257,7 +261,7 @@ def _status(container: Any) -> str:
 
 
 async def _final_counts(run: _Run, index: str) -> dict[str, Any]:
-    async with es.client(run.settings) as client:
+    async with es.client(run.settings, request_timeout=600) as client:
         per_container = [await _count(client, index, run.name(i)) for i in range(len(run.per_tick))]
         probes = await _count(client, f"logs-{PROBE_DATASET}-{run.settings.namespace}")
         dead_letters = await _count(client, f"logs-logfleet.deadletter-{run.settings.namespace}")
