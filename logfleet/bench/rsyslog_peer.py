@@ -32,6 +32,7 @@ BUILD_SCRIPT = "scripts/build-rsyslog-imdocker.sh"
 PEERS_DIR = "/var/tmp/logfleet-peers"
 STALL_S = 20.0  # no new record for this long: rsyslog has sent all it will send
 DEADLINE_S = 900.0
+TOPIC_PREFIX = "bench-rsyslog-"  # + the bench container's label value
 
 
 def _rsyslog_version() -> str | None:
@@ -182,7 +183,7 @@ def run_rsyslog(settings: Settings, label: str, lines: int, dockerd: int, work_d
     """rsyslogd (imdocker -> omkafka) reads the container labelled ``label`` into a topic of its
     own; returns its figures, prefixed ``rsyslog_``, and the lines it lost or sent twice."""
     imdocker = locate_imdocker()
-    topic = f"bench-rsyslog-{label.rsplit('=', 1)[-1]}"
+    topic = TOPIC_PREFIX + label.rsplit("=", 1)[-1]
     asyncio.run(kafka.ensure_topics(dataclasses.replace(settings, topic_raw=topic)))
     work_dir.mkdir(parents=True, exist_ok=True)
     config = work_dir / "rsyslog.conf"

@@ -13,6 +13,7 @@ shipper's RSS while it follows 100 quiet running containers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import subprocess
@@ -23,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import docker
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
-from logfleet import kafka
+from logfleet import kafka, security
 from logfleet.bench import rsyslog_peer
 from logfleet.bench.procstat import cpu_seconds, daemon_env, pid_of, rss_mb, scrape
 from logfleet.busybox_image import IMAGE
@@ -105,6 +108,19 @@ async def _count_in_kafka(settings: Settings, acked: float) -> dict[str, int]:
     return {"unique": len(seen), "total": total}
 
 
+async def _drop_topics(settings: Settings, topics: list[str]) -> None:
+    """Delete the run's own topics (the stand-in broker keeps every record in memory); a failure
+    only leaves them behind."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-bench",
+                                **security.kafka_options(settings))
+    with contextlib.suppress(KafkaError, OSError):
+        await admin.start()
+        try:
+            await admin.delete_topics(topics)
+        finally:
+            await admin.close()
+
+
 def _side_by_side(result: dict[str, Any], peer: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:
     rsyslog_cpu = peer["rsyslog_cpu_s_per_million"]
     return {
@@ -138,6 +154,8 @@ def bench_shipper(settings: Settings, lines: int, work_dir: Path, peer: str | No
     finally:
         container.remove(force=True)
         client.close()
+        own = [settings.topic_raw] + ([rsyslog_peer.TOPIC_PREFIX + tag] if peer == "rsyslog" else [])
+        asyncio.run(_drop_topics(settings, own))
     millions = lines / 1e6
     ceiling_rate = ceiling["lines"] / ceiling["seconds"]
     shipper_rate = shipped["lines_acked"] / shipped["seconds"]
