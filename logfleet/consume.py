@@ -94,7 +94,8 @@ async def _commit(consumer: AIOKafkaConsumer, records: list[Any]) -> None:
     try:
         await consumer.commit(offsets)
     except CommitFailedError as exc:
-        log.warning("commit_failed_rebalance", error=str(exc), partitions=len(offsets))
+        # aiokafka's message is a paragraph about max_poll_interval_ms; the broker's answer is the cause.
+        log.warning("commit_failed_rebalance", error=str(exc.__cause__ or exc), partitions=len(offsets))
     except KafkaError as exc:
         # The next batch's commit covers these offsets too; until then a restart reads them again.
         log.warning("commit_failed", error=str(exc), partitions=len(offsets))
