@@ -57,9 +57,9 @@ async def end_later(container: Any, kind: str, delay: float) -> None:
         await asyncio.to_thread(container.stop, timeout=2)
 
 
-async def churn(settings: Settings, rng: random.Random) -> list[tuple[str, Any]]:
-    """Start the containers one after the other over about CHURN_S; end the writers while they write."""
-    started: list[tuple[str, Any]] = []
+async def churn(settings: Settings, rng: random.Random, started: list[tuple[str, Any]]) -> None:
+    """Start the containers one after the other over about CHURN_S (into ``started`` as they start,
+    so a failure half-way still removes them); end the writers while they write."""
     enders = []
     loop = asyncio.get_running_loop()
     begin = loop.time()
@@ -77,7 +77,6 @@ async def churn(settings: Settings, rng: random.Random) -> list[tuple[str, Any]]
             enders.append(asyncio.create_task(end_later(container, kind, rng.uniform(0.3, 2.0))))
         await asyncio.sleep(max(0.0, begin + CHURN_S * (k + 1) / CONTAINERS - loop.time()))
     await asyncio.gather(*enders)
-    return started
 
 
 async def all_exited(containers: list[tuple[str, Any]]) -> bool:
@@ -101,7 +100,7 @@ async def test_100_containers_started_and_stopped_mid_stream_every_line_once(
     try:
         async with running(Shipper(settings), Processor(settings), Indexer(settings)):
             await asyncio.sleep(1.0)  # the shipper listens to Docker's events
-            started = await churn(settings, rng)
+            await churn(settings, rng, started)
             assert await wait_for(lambda: all_exited(started), within=60), "some containers did not exit"
             lines_of = {c.name: (kind, await asyncio.to_thread(docker_lines, c)) for kind, c in started}
             written = collections.Counter(line for _, lines in lines_of.values() for line in lines)
