@@ -71,7 +71,7 @@ def pids_mentioning(marker: Path, group: int | None = None) -> list[int]:
         if stat is None or stat[0] in ("Z", "X"):
             continue
         argv = argv_of(pid)
-        if stat[1] == group or (Path(argv[0]).name.startswith(PROGRAMS) and _mentions(argv, marker)):
+        if stat[1] == group or (argv and Path(argv[0]).name.startswith(PROGRAMS) and _mentions(argv, marker)):
             found.append(pid)
     return found
 
