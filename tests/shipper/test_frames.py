@@ -72,3 +72,24 @@ def test_finish_emits_a_last_partial() -> None:
     assembler = LineAssembler(tty=False)
     assert assembler.feed(frame(1, TS + b" no newline at the end")) == []
     assert [line[3] for line in assembler.finish()] == ["no newline at the end"]
+
+
+def test_lines_sent_again_after_a_log_rotation_are_dropped_not_given_new_ordinals() -> None:
+    # Across a json-file rotation dockerd's follow stream repeats a run of lines it had already sent.
+    stamps = [TS[:-2] + str(i).encode() + b"Z" for i in range(1, 6)]
+    first = [frame(1, stamp + b" line %d\n" % i) for i, stamp in enumerate(stamps)]
+    again = first[2:]  # the stream goes back two lines and sends them, and the newest, once more
+    later = frame(1, TS[:-2] + b"9Z" + b" after the rotation\n")
+    assembler = LineAssembler(tty=False)
+    lines = assembler.feed(b"".join(first + again) + later)
+    assert [line[3] for line in lines] == [f"line {i}" for i in range(5)] + ["after the rotation"]
+    assert {line[1] for line in lines} == {0}
+    assert assembler.replayed == 3
+
+
+def test_a_same_timestamp_line_of_the_other_stream_is_not_taken_for_a_repeat() -> None:
+    data = frame(1, TS2 + b" same text\n") + frame(2, TS2 + b" same text\n") + frame(1, TS + b" late stdout\n")
+    assembler = LineAssembler(tty=False)
+    lines = assembler.feed(data)
+    assert [(line[2], line[1]) for line in lines] == [("stdout", 0), ("stderr", 1), ("stdout", 0)]
+    assert assembler.replayed == 0
