@@ -66,7 +66,8 @@ class Indexer:
                     self._handle,
                     self.stopping,
                     gather_s=settings.bulk_interval_s,
-                    max_gather_records=max(1, settings.bulk_docs // 200),
+                    gather_weight=settings.bulk_docs,
+                    weigh=_documents,
                 )
             log.info("indexer_stopped", **vars(self.writer.stats))
 
@@ -74,3 +75,8 @@ class Indexer:
         assert self.writer is not None
         items = [item for record in records for item in split_items(record.value or b"")]
         await self.writer.write(items)
+
+
+def _documents(record: Any) -> int:
+    """How many documents a record of the events or dead-letter topic holds (two lines each)."""
+    return (record.value or b"").count(b"\n") // 2

@@ -11,7 +11,7 @@ harmless downstream).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,7 +19,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from logfleet.telemetry import get_logger
 
-Handler = Callable[[list[Any]], Awaitable[None]]
+Handler = Callable[[list[Any]], Coroutine[Any, Any, None]]
 log = get_logger("consume")
 IDLE_PAUSE_S = 0.1
 IDLE_POLL_S = 0.01
@@ -33,40 +33,69 @@ async def consume_batches(
     *,
     max_records: int = 50,
     gather_s: float = 0.0,
-    max_gather_records: int = 0,
+    gather_weight: int = 0,
+    weigh: Callable[[Any], int] | None = None,
 ) -> None:
-    """Run until ``stopping`` is set: getmany, handle, commit.
+    """Run until ``stopping`` is set: getmany, handle, commit; the next batch is read meanwhile.
 
     A record carries up to ``batch_lines`` lines (1,000 by default), so ``max_records`` bounds what
-    is in hand at once: 50 records are at most 50,000 lines.
+    one read returns: 50 records are at most 50,000 lines. While one batch is handled the next one
+    is read (two batches in hand at most), so the handler's downstream (Kafka acks, Elasticsearch
+    ``_bulk``) does not wait for the fetch round trip; batches are still handled one at a time and
+    committed in order.
 
-    With ``gather_s`` the loop keeps reading for up to that long, until ``max_gather_records`` records
-    are in hand, so the handler gets fuller batches (the indexer's bulk requests).
+    With ``gather_s`` the loop keeps reading for up to that long, until the records in hand weigh
+    ``gather_weight`` (``weigh(record)`` each, 1 without it), so the handler gets fuller batches (the
+    indexer's bulk requests, weighed in documents).
     """
     attempt = 0
     busy = False
-    while not stopping.is_set():
-        records = await _gather(consumer, stopping, max_records, gather_s, max_gather_records, busy)
-        busy = bool(records)
-        if not records:
-            continue
-        paused = consumer.assignment()
-        consumer.pause(*paused)  # no fetching while the batch is handled (see _idle)
-        try:
-            await handle(records)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            attempt += 1
-            delay = min(30.0, 0.5 * 2**attempt)
-            log.warning("batch_failed", error=str(exc), records=len(records), retry_in=delay)
-            await _rewind(consumer)
-            await asyncio.sleep(delay)
-            continue
-        finally:
-            consumer.resume(*[tp for tp in paused if tp in consumer.assignment()])
-        attempt = 0
-        await _commit(consumer, records)
+    in_hand: tuple[list[Any], asyncio.Task[None]] | None = None  # handled while the next batch is read
+    try:
+        while not stopping.is_set():
+            records = await _gather(consumer, stopping, max_records, gather_s, gather_weight, weigh, busy)
+            busy = bool(records) or in_hand is not None
+            if in_hand is not None:
+                handled, task = in_hand
+                in_hand = None
+                if not await _settle(consumer, handled, task):
+                    attempt += 1
+                    delay = min(30.0, 0.5 * 2**attempt)
+                    log.warning("batch_failed", error=str(task.exception()), records=len(handled), retry_in=delay)
+                    await _rewind(consumer)  # the batch just read is dropped too: the rewind reads it again
+                    await asyncio.sleep(delay)
+                    continue
+                attempt = 0
+            if records:
+                in_hand = (records, asyncio.create_task(handle(records)))
+        if in_hand is not None:
+            handled, task = in_hand
+            in_hand = None
+            if not await _settle(consumer, handled, task):
+                log.warning("batch_failed", error=str(task.exception()), records=len(handled), retry_in=None)
+    finally:
+        if in_hand is not None:
+            in_hand[1].cancel()
+
+
+async def _settle(consumer: AIOKafkaConsumer, records: list[Any], task: asyncio.Task[None]) -> bool:
+    """Wait for the handling of ``records`` and commit it; False if the handler raised.
+
+    The partitions are paused meanwhile: with the next batch already in hand there is nothing to
+    fetch, and some brokers answer empty fetches at once (see :func:`_idle`).
+    """
+    paused = consumer.assignment()
+    consumer.pause(*paused)
+    try:
+        await asyncio.wait([task])
+    finally:
+        consumer.resume(*[tp for tp in paused if tp in consumer.assignment()])
+    if task.cancelled():
+        raise asyncio.CancelledError
+    if task.exception() is not None:
+        return False
+    await _commit(consumer, records)
+    return True
 
 
 async def _commit(consumer: AIOKafkaConsumer, records: list[Any]) -> None:
@@ -102,22 +131,30 @@ async def _commit(consumer: AIOKafkaConsumer, records: list[Any]) -> None:
 
 
 async def _gather(
-    consumer: AIOKafkaConsumer, stopping: asyncio.Event, max_records: int, gather_s: float, want: int, busy: bool
+    consumer: AIOKafkaConsumer,
+    stopping: asyncio.Event,
+    max_records: int,
+    gather_s: float,
+    want: int,
+    weigh: Callable[[Any], int] | None,
+    busy: bool,
 ) -> list[Any]:
     # After a batch, the partitions were paused: give the first fetch time to come back (BUSY_POLL_S)
     # before treating the topic as idle, or every batch would pay for an idle pause.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + gather_s
     records: list[Any] = []
+    weight = 0
     first_poll = BUSY_POLL_S if busy else IDLE_POLL_S
     while True:
         timeout = max(0.0, deadline - loop.time()) if records else first_poll
         batch = await consumer.getmany(timeout_ms=int(timeout * 1000), max_records=max_records)
         for part in batch.values():
             records.extend(part)
+            weight += sum(map(weigh, part)) if weigh is not None else len(part)
         if not records:
             await _idle(consumer)
-        if stopping.is_set() or not records or loop.time() >= deadline or len(records) >= want:
+        if stopping.is_set() or not records or loop.time() >= deadline or weight >= want:
             return records
 
 
