@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from elasticsearch import AsyncElasticsearch
 
 from logfleet import deadletter
@@ -25,7 +23,6 @@ from logfleet.es import bulk_raw, translate_errors
 from logfleet.telemetry import get_logger
 
 log = get_logger("indexer")
-_RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$")
 Item = tuple[bytes, bytes]
 
 
@@ -128,36 +125,9 @@ class BulkWriter:
                 attempt += 1
 
     def _dead_letter(self, action: bytes, doc: bytes, error: dict[str, Any]) -> tuple[bytes, bytes]:
-        target = orjson.loads(action).get("create", {})
         reason = str(error.get("reason", "rejected by Elasticsearch"))
-        # The event id it would have had (as the processor's dead letters carry it), for replays.
-        pipeline = {"target_index": str(target.get("_index", "")), "event_id": str(target.get("_id", ""))}
-        extra: dict[str, Any] = {"logfleet": pipeline}
-        try:
-            original_doc = orjson.loads(doc)
-        except orjson.JSONDecodeError:
-            original_doc = None
-        if isinstance(original_doc, dict):
-            # Only what cannot be the reason for the rejection: the dead letter must be storable.
-            # date_nanos stores 1970 to 2262 only: a stamp outside would get the dead letter rejected too.
-            stamp = original_doc.get("@timestamp")
-            if isinstance(stamp, str) and _RFC3339.match(stamp) and "1970" <= stamp[:4] <= "2261":
-                extra["@timestamp"] = stamp
-            own = original_doc.get("logfleet")
-            if isinstance(own, dict) and isinstance(own.get("event_id"), str):  # a rejected dead letter
-                pipeline["event_id"] = own["event_id"]
-            for outer, inner in (("container", "id"), ("container", "name"), ("service", "name"), ("host", "name")):
-                value = original_doc.get(outer, {}).get(inner) if isinstance(original_doc.get(outer), dict) else None
-                if isinstance(value, str):
-                    extra.setdefault(outer, {})[inner] = value
-        lines = deadletter.bulk_lines(
-            self.namespace,
-            f"es_{error.get('type', 'rejected')}",
-            reason,
-            doc.decode(errors="replace"),
-            seed=str(target.get("_id", "")),
-            extra=extra,
-        )
+        kind = f"es_{error.get('type', 'rejected')}"
+        lines = deadletter.of_item(self.namespace, action, doc, kind, reason, doc.decode(errors="replace"))
         action_line, doc_line = split_items(lines)[0]
         return action_line, doc_line
 

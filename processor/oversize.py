@@ -13,9 +13,6 @@ target index: every line still ends as exactly one event or one dead letter.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-import orjson
 
 from logfleet import deadletter
 from logfleet.kafka import MAX_REQUEST_BYTES
@@ -84,24 +81,6 @@ def _split(body: bytes, limit: int) -> tuple[list[bytes], list[tuple[bytes, byte
 
 def _too_large(namespace: str, action: bytes, doc: bytes, limit: int) -> bytes:
     """A small dead letter standing for one document that cannot travel through Kafka."""
-    target: dict[str, Any] = orjson.loads(action).get("create", {})
-    event_id, index = str(target.get("_id", "")), str(target.get("_index", ""))
-    extra: dict[str, Any] = {}
-    try:
-        parsed = orjson.loads(doc)
-    except orjson.JSONDecodeError:
-        parsed = None
-    if isinstance(parsed, dict):
-        pipeline = parsed.get("logfleet")
-        if index == deadletter.stream_name(namespace) and isinstance(pipeline, dict):  # a dead letter already
-            event_id = str(pipeline.get("event_id", event_id))
-            index = str(pipeline.get("target_index", index))
-        if isinstance(parsed.get("stream"), str):
-            extra["stream"] = parsed["stream"]
-        container = parsed.get("container")
-        if isinstance(container, dict):
-            extra["container"] = {k: str(container.get(k, "")) for k in ("id", "name")}
-    extra["logfleet"] = {"target_index": index, "event_id": event_id}
     message = f"document of {len(doc)} bytes is over the Kafka message limit of {limit} bytes"
     original = doc[: min(KEPT, limit // 4)].decode(errors="replace")
-    return deadletter.bulk_lines(namespace, REASON, message, original, seed=event_id, extra=extra)
+    return deadletter.of_item(namespace, action, doc, REASON, message, original)
