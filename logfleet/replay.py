@@ -356,4 +356,7 @@ async def _mark(es: AsyncElasticsearch, letters: list[DeadLetter]) -> tuple[int,
     failed = [s for s in statuses if s >= 300 and s != 409]
     if failed:
         raise LogfleetError(f"recording the replay in {len(failed)} dead letters failed (status {failed[0]})")
+    # Searches see a write only after a refresh: without one, a replay right after this one would read
+    # the old counts and sequence numbers, and its marks would all be refused as conflicts.
+    await es.indices.refresh(index=sorted({letter.index for letter in letters}))
     return sum(1 for s in statuses if s < 300), statuses.count(409)

@@ -95,6 +95,7 @@ async def test_replay_after_policy_change_indexes_each_line_once(pipeline_settin
     assert once["sent"] == PLAIN and once["marked"] == PLAIN
     twice = _cli_json(settings, "replay", "--container", first)
     assert twice["sent"] == PLAIN + LEVEL and twice["skipped"] == {"resolved": 0, "not_replayable": 0}
+    assert twice["marked"] == PLAIN + LEVEL and twice["mark_conflicts"] == 0  # it read the first replay's marks
     assert len(await read_topic(settings, settings.topic_raw)) > raw_before
 
     warn = dataclasses.replace(settings, format_policy="warn")
