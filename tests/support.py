@@ -160,6 +160,22 @@ def cli_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def bare_env(**extra: str) -> dict[str, str]:
+    """This process's environment without logfleet settings, DOCKER_HOST or a stack record, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLEET_") and k != "DOCKER_HOST"}
+    env["LOGFLEET_STACK_DIR"] = "/nonexistent-stack"
+    env.update(extra)
+    return env
+
+
+def bare_cli(*args: str, timeout: float = 90, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``logfleet`` entry point with built-in defaults and only the settings in ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "logfleet", *args], env=bare_env(**env), capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+
+
 def logfleet_cli(settings: Settings, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run the real ``logfleet`` console entry point in a subprocess."""
     return subprocess.run(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import click
 import pytest
 from click.testing import CliRunner
 
 from logfleet.cli import cli
+from tests.support import bare_cli
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -35,12 +32,6 @@ def test_every_command_has_a_help_that_explains_it(path: tuple[str, ...]) -> Non
     assert command.help and len(command.help.split()) >= 5, f"{path}: help too thin: {command.help!r}"
 
 
-def _logfleet(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "LOGFLEET_STACK_DIR": "/nonexistent", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "logfleet", *args], env=environment, capture_output=True, text=True, timeout=60
-    )
-
 
 @pytest.mark.parametrize(
     ("args", "env", "code", "says"),
@@ -56,7 +47,7 @@ def _logfleet(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_errors_are_one_line_with_a_distinct_exit_code(
     args: list[str], env: dict[str, str], code: int, says: str
 ) -> None:
-    result = _logfleet(*args, **env)
+    result = bare_cli(*args, **env)
     assert result.returncode == code, result.stderr
     assert says in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -64,7 +55,7 @@ def test_errors_are_one_line_with_a_distinct_exit_code(
 
 
 def test_a_wrong_argument_is_a_usage_error_not_a_traceback() -> None:
-    result = _logfleet("audit", "search", "--limit", "0")
+    result = bare_cli("audit", "search", "--limit", "0")
     assert result.returncode == 2
     assert "Invalid value for '--limit'" in result.stderr and "Traceback" not in result.stderr
 
@@ -74,13 +65,13 @@ def test_unknown_key_in_the_config_file_is_named(tmp_path: object) -> None:
 
     config = Path(str(tmp_path)) / "logfleet.toml"
     config.write_text('es_url = "http://127.0.0.1:9200"\nkafka_bootstrapp = "x:1"\n')
-    result = _logfleet("--config", str(config), "setup")
+    result = bare_cli("--config", str(config), "setup")
     assert result.returncode == 2
     assert "unknown setting 'kafka_bootstrapp'" in result.stderr
 
 
 def test_credentials_in_the_elasticsearch_url_are_never_printed() -> None:
-    result = _logfleet("audit", "search", LOGFLEET_ES_URL="http://auditor:s3cret-pw@127.0.0.1:1")
+    result = bare_cli("audit", "search", LOGFLEET_ES_URL="http://auditor:s3cret-pw@127.0.0.1:1")
     assert result.returncode == 4
     assert "s3cret-pw" not in result.stderr and "auditor" not in result.stderr
     assert "***@127.0.0.1:1" in result.stderr

@@ -7,9 +7,6 @@ directory that does not exist, so no stack record is read) and the settings file
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -18,23 +15,11 @@ import pytest
 
 from logfleet.commands.config import masked
 from logfleet.config import Settings
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLEET_") and k != "DOCKER_HOST"}
-    env["LOGFLEET_STACK_DIR"] = "/nonexistent-stack"
-    env.update(extra)
-    return env
-
-
-def _logfleet(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "logfleet", *args], env=_env(**env), capture_output=True, text=True, timeout=60
-    )
+from tests.support import bare_cli
 
 
 def _show(*args: str, fmt: str = "json", **env: str) -> dict[str, object]:
-    result = _logfleet(*args, "config", "show", "--format", fmt, **env)
+    result = bare_cli(*args, "config", "show", "--format", fmt, **env)
     assert result.returncode == 0, result.stderr
     return dict(orjson.loads(result.stdout)) if fmt == "json" else tomllib.loads(result.stdout)
 
@@ -85,7 +70,7 @@ def test_file_overrides_defaults_and_env_overrides_file(config_file: Path, fmt: 
 
 @pytest.mark.parametrize("fmt", ["json", "toml"])
 def test_show_masks_credentials(config_file: Path, fmt: str) -> None:
-    result = _logfleet("--config", str(config_file), "config", "show", "--format", fmt)
+    result = bare_cli("--config", str(config_file), "config", "show", "--format", fmt)
     assert result.returncode == 0, result.stderr
     assert "s3cr3t-pw" not in result.stdout and "indexer:" not in result.stdout
     shown = orjson.loads(result.stdout) if fmt == "json" else tomllib.loads(result.stdout)
@@ -107,12 +92,12 @@ def test_settings_named_like_secrets_are_masked() -> None:
 
 
 def test_check_accepts_a_good_file(config_file: Path) -> None:
-    result = _logfleet("config", "check", str(config_file))
+    result = bare_cli("config", "check", str(config_file))
     assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "ok", "")
 
 
 def test_check_ignores_the_environment(config_file: Path) -> None:
-    result = _logfleet("config", "check", str(config_file), LOGFLEET_TOPIC_PARTITIONS="many")
+    result = bare_cli("config", "check", str(config_file), LOGFLEET_TOPIC_PARTITIONS="many")
     assert result.returncode == 0, result.stderr
 
 
@@ -130,7 +115,7 @@ def test_check_ignores_the_environment(config_file: Path) -> None:
 def test_check_names_the_bad_key_in_one_line(tmp_path: Path, content: str, says: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(content)
-    result = _logfleet("config", "check", str(path))
+    result = bare_cli("config", "check", str(path))
     assert result.returncode == 2, result.stdout
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -141,7 +126,7 @@ def test_check_names_the_bad_key_in_one_line(tmp_path: Path, content: str, says:
 
 def test_check_unreadable_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.toml"
-    result = _logfleet("config", "check", str(missing))
+    result = bare_cli("config", "check", str(missing))
     assert result.returncode == 2
     assert result.stderr.strip() == f"logfleet: cannot read config file {missing}: No such file or directory"
 
@@ -149,6 +134,6 @@ def test_check_unreadable_file(tmp_path: Path) -> None:
 def test_show_with_a_bad_file_fails_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("colour = 'blue'\n")
-    result = _logfleet("--config", str(path), "config", "show")
+    result = bare_cli("--config", str(path), "config", "show")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == f"logfleet: {path}: unknown setting 'colour'"

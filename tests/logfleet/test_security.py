@@ -28,7 +28,7 @@ from logfleet import security
 from logfleet.config import Settings, load_settings
 from logfleet.errors import ConfigError
 from tests.logfleet.test_security_tls import make_ca, make_server_cert
-from tests.support import cli_env
+from tests.support import bare_cli, bare_env, cli_env
 
 ES_PASSWORD = "pw-Platypus-4471-env"
 KAFKA_PASSWORD = "pw-Echidna-8832-file"
@@ -36,17 +36,6 @@ API_KEY = "key-Numbat-2209"
 SECRETS = (ES_PASSWORD, KAFKA_PASSWORD, API_KEY)
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLEET_") and k != "DOCKER_HOST"}
-    env["LOGFLEET_STACK_DIR"] = "/nonexistent-stack"
-    env.update(extra)
-    return env
-
-
-def _logfleet(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "logfleet", *args], env=_env(**env), capture_output=True, text=True, timeout=90
-    )
 
 
 def _load(**env: str) -> Settings:
@@ -184,7 +173,7 @@ def test_bad_combinations_are_clear_config_errors(env: dict[str, str], message: 
 
 
 def test_bad_combination_through_the_cli_is_exit_code_2() -> None:
-    result = _logfleet("config", "show", LOGFLEET_ES_USERNAME="u", LOGFLEET_ES_PASSWORD=ES_PASSWORD,
+    result = bare_cli("config", "show", LOGFLEET_ES_USERNAME="u", LOGFLEET_ES_PASSWORD=ES_PASSWORD,
                        LOGFLEET_ES_API_KEY=API_KEY)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
@@ -307,7 +296,7 @@ def test_repr_and_redacted_mask_every_secret() -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "toml"])
 def test_config_show_masks_secrets_from_env_and_files(fmt: str, secret_files: dict[str, Path]) -> None:
-    result = _logfleet(
+    result = bare_cli(
         "config", "show", "--format", fmt,
         LOGFLEET_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", LOGFLEET_KAFKA_SASL_USERNAME="shipper",
         LOGFLEET_KAFKA_SASL_PASSWORD_FILE=str(secret_files["kafka"]),
@@ -326,11 +315,11 @@ def test_config_show_masks_secrets_from_env_and_files(fmt: str, secret_files: di
 def test_config_check_accepts_secret_file_keys(tmp_path: Path, secret_files: dict[str, Path]) -> None:
     config = tmp_path / "logfleet.toml"
     config.write_text(f'es_username = "reader"\nes_password_file = "{secret_files["es"]}"\n')
-    result = _logfleet("config", "check", str(config))
+    result = bare_cli("config", "check", str(config))
     assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
 
     config.write_text(f'es_username = "reader"\nes_password = "{ES_PASSWORD}"\nes_password_file = "/x"\n')
-    both = _logfleet("config", "check", str(config))
+    both = bare_cli("config", "check", str(config))
     assert both.returncode == 2
     assert both.stderr.strip() == f"logfleet: {config}: set either 'es_password' or 'es_password_file', not both"
 
@@ -340,7 +329,7 @@ def test_config_check_accepts_secret_file_keys(tmp_path: Path, secret_files: dic
     [(["audit", "search"], 4), (["audit", "stats"], 4), (["setup", "kafka"], 4), (["status", "--format", "json"], 4)],
 )
 def test_failing_commands_never_print_secrets(args: list[str], code: int, secret_files: dict[str, Path]) -> None:
-    result = _logfleet(
+    result = bare_cli(
         *args,
         LOGFLEET_ES_URL="http://127.0.0.1:1", LOGFLEET_KAFKA_BOOTSTRAP="127.0.0.1:1",
         LOGFLEET_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT", LOGFLEET_KAFKA_SASL_USERNAME="shipper",
@@ -359,7 +348,7 @@ def test_daemon_logs_never_contain_secrets(tmp_path: Path, secret_files: dict[st
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "logfleet", "processor", "run"],
-            env=_env(
+            env=bare_env(
                 LOGFLEET_KAFKA_BOOTSTRAP="127.0.0.1:1", LOGFLEET_KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT",
                 LOGFLEET_KAFKA_SASL_USERNAME="shipper", LOGFLEET_KAFKA_SASL_PASSWORD_FILE=str(secret_files["kafka"]),
                 LOGFLEET_ES_USERNAME="reader", LOGFLEET_ES_PASSWORD=ES_PASSWORD,
