@@ -33,7 +33,8 @@ CONTAINER_ID = "be" * 32
 CONTAINER = {"id": CONTAINER_ID, "name": "bench-shop-1", "image": "shop", "labels": {}, "compose_service": "shop"}
 
 
-def _isolated(settings: Settings, work_dir: Path) -> Settings:
+def isolated(settings: Settings, work_dir: Path) -> Settings:
+    """Settings with a bench's own topics, groups, namespace and state folder."""
     tag = uuid.uuid4().hex[:8]
     return dataclasses.replace(
         settings,
@@ -92,7 +93,7 @@ async def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:
 
 def bench_processor(settings: Settings, count: int, work_dir: Path) -> dict[str, Any]:
     """One run of the processor over ``count`` lines of the mix."""
-    settings = _isolated(settings, work_dir)
+    settings = isolated(settings, work_dir)
     asyncio.run(kafka.ensure_topics(settings))
     texts = mix.lines(count)
     values = []
@@ -142,7 +143,8 @@ async def _raw_bulk(settings: Settings, bodies: list[bytes]) -> float:
         return time.perf_counter() - start
 
 
-async def _drop(settings: Settings, index: str) -> None:
+async def drop_index(settings: Settings, index: str) -> None:
+    """Delete a bench's data stream (the stand-in slows down as its stored data grows)."""
     async with (
         aiohttp.ClientSession(headers=security.es_headers(settings)) as session,
         session.delete(f"{settings.es_url}/{index}", ssl=security.es_ssl(settings) or True) as answer,
@@ -152,18 +154,18 @@ async def _drop(settings: Settings, index: str) -> None:
 
 def bench_indexer(settings: Settings, count: int, work_dir: Path) -> dict[str, Any]:
     """One run: the raw ``_bulk`` ceiling, then the indexer, on the same documents."""
-    settings = _isolated(settings, work_dir)
+    settings = isolated(settings, work_dir)
     asyncio.run(kafka.ensure_topics(settings))
     asyncio.run(setup.setup_elasticsearch(settings))
     ceiling_index = f"logs-shop-{settings.namespace}c"
     indexer_index = f"logs-shop-{settings.namespace}"
     per_request = settings.bulk_docs
     ceiling_s = asyncio.run(_raw_bulk(settings, _bulk_bodies(settings, count, per_request, ceiling_index)))
-    asyncio.run(_drop(settings, ceiling_index))
+    asyncio.run(drop_index(settings, ceiling_index))
     asyncio.run(_produce(settings, settings.topic_events, _bulk_bodies(settings, count, 500, indexer_index)))
     result = _watch(settings, "indexer",
                     ["logfleet_indexer_created_total", "logfleet_indexer_duplicates_total"], count)
-    asyncio.run(_drop(settings, indexer_index))
+    asyncio.run(drop_index(settings, indexer_index))
     ceiling_rate = count / ceiling_s
     rate = result["done"] / result["seconds"]
     return {

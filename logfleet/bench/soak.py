@@ -28,7 +28,7 @@ from typing import Any
 import docker
 
 from logfleet import es, kafka, setup
-from logfleet.bench.pipeline import _isolated
+from logfleet.bench.pipeline import isolated
 from logfleet.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
@@ -284,7 +284,7 @@ def bench_soak(
 ) -> dict[str, Any]:
     """One soak run; returns lag percentiles, RSS per part, throughput and the final count check.
     The drain after the writers is given up after ``max_drain_s`` (``drained`` is then false)."""
-    base = _isolated(settings, work_dir)
+    base = isolated(settings, work_dir)
     tag = base.namespace.removeprefix("bench")
     run = _Run(
         settings=dataclasses.replace(base, include=f"label:logfleet.bench={tag}"),

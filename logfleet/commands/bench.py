@@ -83,6 +83,19 @@ def bench_indexer_command(docs: int, runs: int) -> None:
     _run_bench("indexer", lambda work: bench_indexer(load_settings(), docs, work), runs)
 
 
+@bench_group.command("idle")
+@click.option("--rate", default=50.0, show_default=True, type=click.FloatRange(0.1),
+              help="Raw records (one line each) per second in the trickle phase.")
+@click.option("--seconds", default=30.0, show_default=True, type=click.FloatRange(5), help="Length of each phase.")
+@click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
+def bench_idle_command(rate: float, seconds: float, runs: int) -> None:
+    """What a quiet host costs: the share of one core a processor and an indexer use with no input,
+    then with a trickle of one-line records, measured after they joined their groups."""
+    from logfleet.bench.idle import bench_idle
+
+    _run_bench("idle", lambda work: bench_idle(load_settings(), rate, seconds, work), runs)
+
+
 @bench_group.command("soak")
 @click.option("--containers", default=50, show_default=True, type=click.IntRange(1, 500), help="Writing containers.")
 @click.option("--rate", default=5000, show_default=True, type=click.IntRange(1), help="Total lines/s written.")
