@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from shipper.frames import LineAssembler
+from shipper.frames import MIN_PRUNE_AT, LineAssembler
 
 TS = b"2024-05-01T12:00:00.000000001Z"
 TS2 = b"2024-05-01T12:00:00.000000002Z"
@@ -93,3 +93,14 @@ def test_a_same_timestamp_line_of_the_other_stream_is_not_taken_for_a_repeat() -
     lines = assembler.feed(data)
     assert [(line[2], line[1]) for line in lines] == [("stdout", 0), ("stderr", 1), ("stdout", 0)]
     assert assembler.replayed == 0
+
+
+def test_the_timestamps_counted_for_ordinals_stay_few_however_long_the_stream() -> None:
+    # Memory per followed container must not grow with its log: only the last 100 ms are kept.
+    assembler = LineAssembler(tty=False)
+    for second in range(20):
+        data = b"".join(
+            frame(1, b"2024-05-01T12:00:%02d.%09dZ line\n" % (second, ms * 1_000_000)) for ms in range(0, 1000, 2)
+        )
+        assembler.feed(data)
+        assert len(assembler._seen_at) <= 2 * MIN_PRUNE_AT
