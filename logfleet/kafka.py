@@ -217,8 +217,8 @@ async def read_all(settings: Settings, topic: str) -> list[Any]:
         auto_offset_reset="earliest",
         **security.kafka_options(settings),
     )
-    await client.start()
     try:
+        await client.start()
         numbers = client.partitions_for_topic(topic)
         for _ in range(50):  # the metadata may not know the topic's partitions yet: ask again
             if numbers:
@@ -241,5 +241,7 @@ async def read_all(settings: Settings, topic: str) -> list[Any]:
             for part in (await client.getmany(*partitions, timeout_ms=1000)).values():
                 records.extend(part)
         return records
+    except KafkaError as exc:
+        raise DeliveryError(f"reading {topic} failed: {exc}") from exc
     finally:
         await client.stop()

@@ -104,37 +104,13 @@ action(type="omfile" file="{work_dir}/rsyslogd.log")
 """
 
 
-async def read_values(settings: Settings, topic: str) -> list[bytes]:
-    """Every record value of a fresh topic, read from offset 0 (the stand-in broker's answer to
-    "earliest" was seen to be the end offset now and then, so no ``seek_to_beginning``)."""
-    client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                              **security.kafka_options(settings))
-    values: list[bytes] = []
-    try:
-        await client.start()
-        await client.topics()
-        partitions = [TopicPartition(topic, p) for p in sorted(client.partitions_for_topic(topic) or ())]
-        client.assign(partitions)
-        ends = await client.end_offsets(partitions)
-        for tp in partitions:
-            client.seek(tp, 0)
-        while [tp for tp in partitions if await client.position(tp) < ends[tp]]:
-            for records in (await client.getmany(*partitions, timeout_ms=1000)).values():
-                values.extend(record.value for record in records)
-    except KafkaError as exc:
-        raise DeliveryError(f"reading {topic} failed: {exc}") from exc
-    finally:
-        await client.stop()
-    return values
-
-
 async def _count_lines(settings: Settings, topic: str, seen_records: int) -> dict[str, int]:
     """Lines in the topic by their number (the first 9 characters); a record that does not start
     with one is counted as garbled. Reads again (a few times) while fewer records than the end
     offsets showed come back."""
     values: list[bytes] = []
     for _ in range(5):
-        values = await read_values(settings, topic)
+        values = [record.value for record in await kafka.read_all(settings, topic)]
         if len(values) >= seen_records:
             break
         await asyncio.sleep(2)

@@ -98,8 +98,8 @@ async def _count_in_kafka(settings: Settings, acked: float) -> dict[str, int]:
     for _ in range(5):  # read again while fewer lines than the shipper saw acknowledged come back
         seen.clear()
         total = 0
-        for value in await rsyslog_peer.read_values(settings, settings.topic_raw):
-            for line in decode_raw(value)["lines"]:
+        for record in await kafka.read_all(settings, settings.topic_raw):
+            for line in decode_raw(record.value)["lines"]:
                 seen.add(int(line[3][:9]))
                 total += 1
         if total >= acked:
