@@ -17,9 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from logfleet import kafka, security, setup
+from logfleet import kafka, setup
 from logfleet.bench.pipeline import CONTAINER, drop_index, isolated
 from logfleet.bench.procstat import cpu_seconds, daemon_env, scrape
 from logfleet.config import Settings
@@ -35,19 +33,14 @@ def _cpu(procs: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
 
 async def _trickle(settings: Settings, rate: float, seconds: float) -> int:
     """Send one one-line raw record every 1/rate s for ``seconds``; returns how many were sent."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=0,
-                                **security.kafka_options(settings))
-    await producer.start()
     sent = 0
-    try:
+    async with kafka.producer(settings, linger_ms=0) as producer:
         start = time.monotonic()
         while time.monotonic() - start < seconds:
             line = [time.time_ns(), 0, "stdout", f"trickle line {sent}", []]
             await producer.send_and_wait(settings.topic_raw, encode_raw("bench-host", CONTAINER, [line]), key=b"idle")
             sent += 1
             await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
-    finally:
-        await producer.stop()
     return sent
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaProducer
 
 from logfleet import kafka, security, setup
 from logfleet.bench import mix
@@ -81,14 +80,9 @@ def _watch(settings: Settings, part: str, counters: list[str], want: int, timeou
 
 
 async def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", max_request_size=16 << 20,
-                                compression_type="zstd", linger_ms=5, **security.kafka_options(settings))
-    await producer.start()
-    try:
+    async with kafka.producer(settings) as producer:
         futures = [await producer.send(topic, value, key=b"bench") for value in values]
         await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
 
 def bench_processor(settings: Settings, count: int, work_dir: Path) -> dict[str, Any]:
