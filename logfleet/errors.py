@@ -21,7 +21,7 @@ class ConfigError(LogfleetError):
 
 
 class StackError(LogfleetError):
-    """The local stack (dockerd, noida-db) could not be started, stopped or found."""
+    """The local stack (dockerd, Kafka, the Elasticsearch stand-in) could not be started, stopped or found."""
 
     exit_code = 3
 
@@ -38,6 +38,10 @@ class DockerUnreachable(Unreachable):
 
 class KafkaUnreachable(Unreachable):
     """No Kafka broker answered."""
+
+
+class UntrustedCertificate(Unreachable):
+    """A server's TLS certificate is not signed by the configured CA (a setting to fix, not an outage)."""
 
 
 class ElasticsearchUnreachable(Unreachable):

@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-PROGRAMS = ("dockerd", "containerd", "noida-db")  # what may be left of a stack once its leader is gone
+PROGRAMS = ("dockerd", "containerd", "noida-db", "java")  # what may be left of a stack once its leader is gone
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # started by this process, kept to reap them
 
 
@@ -61,7 +61,7 @@ def is_ours(pid: int, program: str, marker: Path) -> bool:
 
 
 def pids_mentioning(marker: Path, group: int | None = None) -> list[int]:
-    """Live dockerd/containerd/noida-db processes whose argv mentions ``marker``, and group ``group``."""
+    """Live dockerd/containerd/noida-db/java processes whose argv mentions ``marker``, and group ``group``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():

@@ -1,12 +1,14 @@
-"""The local default stack: a Docker Engine, Kafka and Elasticsearch on this machine.
+"""The local default stack: a Docker Engine, Apache Kafka and Elasticsearch on this machine.
 
 ``up`` reuses a Docker Engine that already answers (``DOCKER_HOST``, then ``/var/run/docker.sock``) or
 starts a private ``dockerd`` under ``<stack_dir>/docker``; makes sure the image ``local/busybox:1`` exists
-(built from the host's static busybox, since no registry can be reached); and starts ``noida-db``, one
-local binary that speaks the Kafka protocol and the Elasticsearch REST API. Every process it starts runs
-detached (its own session), so it outlives the command that started it, and its pid goes into
-``<stack_dir>/stack.json``. ``down`` stops exactly those pids, and only while they still are the program
-that was started there. The record's ``settings`` are read by :func:`logfleet.config.read_stack_record`.
+(built from the host's static busybox, since no registry can be reached); starts Apache Kafka from its
+own jars (:mod:`logfleet.devstack.kafka_stack`: one combined KRaft node, or a controller and N brokers);
+and starts ``noida-db`` as the Elasticsearch stand-in (a real Elasticsearch cannot be had here).
+Every process it starts runs detached (its own session), so it outlives the command that started it,
+and its pid goes into ``<stack_dir>/stack.json``. ``down`` stops exactly those pids, and only while they
+still are the program that was started there. The record's ``settings`` are read by
+:func:`logfleet.config.read_stack_record`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import orjson
 from logfleet import processes
 from logfleet.busybox_image import IMAGE, ensure_image
 from logfleet.config import Settings
+from logfleet.devstack import kafka_stack
+from logfleet.devstack.kafka_stack import KafkaCluster
 from logfleet.errors import StackError
 
 SYSTEM_DOCKER = "unix:///var/run/docker.sock"
@@ -55,6 +59,7 @@ class StackRecord:
     docker_source: str = ""
     started: dict[str, int | None] = dataclasses.field(
         default_factory=lambda: {"dockerd": None, "noida": None})
+    kafka: KafkaCluster | None = None
     started_now: list[str] = dataclasses.field(default_factory=list)
     reused: list[str] = dataclasses.field(default_factory=list)
 
@@ -65,7 +70,8 @@ class StackRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {"settings": self.settings(), "started": dict(self.started),
-                "docker": {"source": self.docker_source}}
+                "docker": {"source": self.docker_source},
+                "kafka": self.kafka.to_json() if self.kafka else []}
 
 
 def free_port() -> int:
@@ -98,14 +104,6 @@ def docker_answers(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def _tcp_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2.0) as resp:
@@ -123,7 +121,8 @@ def read_record(stack_dir: Path) -> StackRecord | None:
         return StackRecord(stack_dir, str(settings["docker_host"]), str(settings["kafka_bootstrap"]),
                            str(settings["es_url"]), str(settings["state_dir"]),
                            str(raw.get("docker", {}).get("source", "")),
-                           {"dockerd": started.get("dockerd"), "noida": started.get("noida")})
+                           {"dockerd": started.get("dockerd"), "noida": started.get("noida")},
+                           KafkaCluster.from_json(raw.get("kafka")))
     except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -182,87 +181,89 @@ def find_noida() -> str:
     return binary
 
 
-def _start_noida(stack_dir: Path, kafka_port: int, es_port: int) -> int:
+def _start_noida(stack_dir: Path, es_port: int) -> int:
     binary = find_noida()
     data, log = stack_dir / "noida", stack_dir / "noida.log"
     data.mkdir(parents=True, exist_ok=True)
-    proc = processes.spawn_detached([binary, "start", "--only", "kafka,elasticsearch", "--host", "127.0.0.1",
-                   "--kafka-port", str(kafka_port), "--elasticsearch-port", str(es_port),
-                   "--data-dir", str(data)], log)
+    proc = processes.spawn_detached([binary, "start", "--only", "elasticsearch", "--host", "127.0.0.1",
+                   "--elasticsearch-port", str(es_port), "--data-dir", str(data)], log)
     deadline = time.monotonic() + 30.0
     while time.monotonic() < deadline and proc.poll() is None:
-        if _tcp_answers(kafka_port) and _http_ok(f"http://127.0.0.1:{es_port}/"):
+        if _http_ok(f"http://127.0.0.1:{es_port}/"):
             return proc.pid
         time.sleep(0.1)
     if proc.poll() is None:
         processes.stop(proc.pid, data)
-        raise StackError(f"noida-db did not answer on ports {kafka_port}/{es_port} within 30 s: "
-                         f"{processes.log_tail(log)}")
+        raise StackError(f"noida-db did not answer on port {es_port} within 30 s: {processes.log_tail(log)}")
     processes.forget(proc.pid)
     raise StackError(f"noida-db exited with code {proc.returncode}: {processes.log_tail(log)}")
 
 
-def _pick_ports(kafka_port: int | None, es_port: int | None) -> tuple[int, int]:
-    kafka = kafka_port or DEFAULT_KAFKA_PORT
-    if not _port_free(kafka):
-        kafka = free_port()
+def _pick_es_port(es_port: int | None, taken: set[int]) -> int:
     es = es_port or DEFAULT_ES_PORT
-    while es == kafka or not _port_free(es):
+    while es in taken or not _port_free(es):
         es = free_port()
-    return kafka, es
+    return es
+
+
+def _up_docker(rec: StackRecord, old: StackRecord, private_docker: bool) -> None:
+    docker_dir = rec.stack_dir / "docker"
+    dockerd = old.started.get("dockerd")
+    if dockerd and processes.is_ours(dockerd, "dockerd", docker_dir) and docker_answers(old.docker_host):
+        rec.docker_host, rec.docker_source, rec.started["dockerd"] = old.docker_host, "private", dockerd
+        rec.reused.append(f"dockerd (pid {dockerd}) at {old.docker_host}")
+        return
+    if dockerd and processes.is_ours(dockerd, "dockerd", docker_dir):  # ours, but it does not answer
+        processes.stop(dockerd, docker_dir)
+    candidates = [] if private_docker else [
+        (os.environ.get("DOCKER_HOST", ""), "DOCKER_HOST"), (SYSTEM_DOCKER, SYSTEM_DOCKER)]
+    for host, source in candidates:
+        if host and docker_answers(host):
+            rec.docker_host, rec.docker_source = host, source
+            rec.reused.append(f"Docker Engine at {host} (from {source})")
+            return
+    host, pid, driver = _start_dockerd(rec.stack_dir)
+    rec.docker_host, rec.docker_source, rec.started["dockerd"] = host, "private", pid
+    rec.started_now.append(f"dockerd (pid {pid}, {driver}) at {host}")
 
 
 def up(stack_dir: Path, *, kafka_port: int | None = None, es_port: int | None = None,
-       private_docker: bool = False) -> StackRecord:
-    """Start what is missing of the stack in ``stack_dir`` and record it; safe to run again."""
+       private_docker: bool = False, kafka_brokers: int = 1) -> StackRecord:
+    """Start what is missing of the stack in ``stack_dir`` and record it; safe to run again.
+
+    ``kafka_brokers`` 1 runs one combined KRaft node; more run a controller and that many brokers.
+    """
     stack_dir = Path(stack_dir).absolute()
-    docker_dir, noida_dir = stack_dir / "docker", stack_dir / "noida"
+    noida_dir = stack_dir / "noida"
     with _locked(stack_dir):
         old = read_record(stack_dir) or StackRecord(stack_dir, "", "", "", "")
         rec = StackRecord(stack_dir, "", "", "", str(stack_dir / "state"))
         Path(rec.state_dir).mkdir(exist_ok=True)
-        noida = old.started.get("noida")
-        noida_ok = bool(noida and processes.is_ours(noida, "noida-db", noida_dir)
-                        and _tcp_answers(int(old.kafka_bootstrap.rsplit(":", 1)[1]))
-                        and _http_ok(old.es_url + "/"))
-        if noida_ok:
-            rec.kafka_bootstrap, rec.es_url, rec.started["noida"] = old.kafka_bootstrap, old.es_url, noida
-        else:
-            if noida and processes.is_ours(noida, "noida-db", noida_dir):  # ours, but it does not answer
-                processes.stop(noida, noida_dir)
-            kafka, es = _pick_ports(kafka_port, es_port)
-            rec.kafka_bootstrap, rec.es_url = f"127.0.0.1:{kafka}", f"http://127.0.0.1:{es}"
-
-        dockerd = old.started.get("dockerd")
-        if dockerd and processes.is_ours(dockerd, "dockerd", docker_dir) and docker_answers(old.docker_host):
-            rec.docker_host, rec.docker_source, rec.started["dockerd"] = old.docker_host, "private", dockerd
-            rec.reused.append(f"dockerd (pid {dockerd}) at {old.docker_host}")
-        else:
-            if dockerd and processes.is_ours(dockerd, "dockerd", docker_dir):  # ours, but it does not answer
-                processes.stop(dockerd, docker_dir)
-            candidates = [] if private_docker else [
-                (os.environ.get("DOCKER_HOST", ""), "DOCKER_HOST"), (SYSTEM_DOCKER, SYSTEM_DOCKER)]
-            for host, source in candidates:
-                if host and docker_answers(host):
-                    rec.docker_host, rec.docker_source = host, source
-                    rec.reused.append(f"Docker Engine at {host} (from {source})")
-                    break
-            else:
-                host, pid, driver = _start_dockerd(stack_dir)
-                rec.docker_host, rec.docker_source, rec.started["dockerd"] = host, "private", pid
-                rec.started_now.append(f"dockerd (pid {pid}, {driver}) at {host}")
+        rec.kafka = old.kafka
+        _up_docker(rec, old, private_docker)
         _write_record(rec)  # from here on, `down` can stop what was started even if the rest fails
         if ensure_image(rec.docker_host):
             rec.started_now.append(f"image {IMAGE} (built from the host's busybox)")
 
-        what = f"Kafka {rec.kafka_bootstrap}, Elasticsearch {rec.es_url}"
-        if noida_ok:
-            rec.reused.append(f"noida-db (pid {noida}): {what}")
+        cluster, said = kafka_stack.up(stack_dir / "kafka", old.kafka, kafka_brokers,
+                                         kafka_port or DEFAULT_KAFKA_PORT)
+        (rec.reused if cluster is old.kafka else rec.started_now).append(said)
+        rec.kafka, rec.kafka_bootstrap = cluster, cluster.bootstrap
+        _write_record(rec)
+
+        noida = old.started.get("noida")
+        if noida and processes.is_ours(noida, "noida-db", noida_dir) and _http_ok(old.es_url + "/"):
+            rec.es_url, rec.started["noida"] = old.es_url, noida
+            rec.reused.append(f"noida-db (pid {noida}): Elasticsearch stand-in {rec.es_url}")
         else:
-            ports = int(rec.kafka_bootstrap.rsplit(":", 1)[1]), int(rec.es_url.rsplit(":", 1)[1])
-            rec.started["noida"] = _start_noida(stack_dir, *ports)
-            rec.started_now.append(f"noida-db (pid {rec.started['noida']}): {what}")
-            _write_record(rec)
+            if noida and processes.is_ours(noida, "noida-db", noida_dir):  # ours, but it does not answer
+                processes.stop(noida, noida_dir)
+            taken = {node.port or node.controller_port or 0 for node in cluster.nodes}
+            port = _pick_es_port(es_port, taken)
+            rec.es_url = f"http://127.0.0.1:{port}"
+            rec.started["noida"] = _start_noida(stack_dir, port)
+            rec.started_now.append(f"noida-db (pid {rec.started['noida']}): Elasticsearch stand-in {rec.es_url}")
+        _write_record(rec)
         return rec
 
 
@@ -298,6 +299,8 @@ def down(stack_dir: Path, *, purge: bool = False) -> list[str]:
     with _locked(stack_dir):
         rec = read_record(stack_dir)
         if rec is not None:
+            if rec.kafka is not None:
+                stopped += kafka_stack.down(rec.kafka)
             for name, program, marker in (("noida", "noida-db", stack_dir / "noida"),
                                           ("dockerd", "dockerd", stack_dir / "docker")):
                 pid = rec.started.get(name)
@@ -308,7 +311,7 @@ def down(stack_dir: Path, *, purge: bool = False) -> list[str]:
                     stopped.append(f"{program} (pid {pid})")
                 rec.started[name] = None
             _write_record(rec)
-        ours = {"docker", "noida", "state", "stack.json", "stack.tmp", "dockerd.log", "noida.log", ".lock"}
+        ours = {"docker", "noida", "kafka", "state", "stack.json", "stack.tmp", "dockerd.log", "noida.log", ".lock"}
         if purge and (rec is not None or {p.name for p in stack_dir.iterdir()} <= ours):
             for leftover in processes.pids_mentioning(stack_dir / "docker"):
                 processes.kill_group(leftover, signal.SIGKILL)
@@ -324,13 +327,24 @@ def down(stack_dir: Path, *, purge: bool = False) -> list[str]:
     return stopped
 
 
+def stop_kafka(stack_dir: Path) -> list[str]:
+    """Stop only the stack's Kafka (its data kept; ``up`` starts it again), as an outage would."""
+    stack_dir = Path(stack_dir).absolute()
+    with _locked(stack_dir):
+        rec = read_record(stack_dir)
+        if rec is None or rec.kafka is None:
+            return []
+        stopped = kafka_stack.down(rec.kafka)
+        _write_record(rec)
+    return stopped
+
+
 def status(stack_dir: Path) -> dict[str, Any]:
     """Each component of the stack in ``stack_dir``, with its address and whether it answers."""
     stack_dir = Path(stack_dir).absolute()
     d = Settings()  # nothing recorded: show the addresses logfleet would use by default
     rec = read_record(stack_dir) or StackRecord(
         stack_dir, os.environ.get("DOCKER_HOST", d.docker_host), d.kafka_bootstrap, d.es_url, d.state_dir)
-    kafka_port = int(rec.kafka_bootstrap.rsplit(":", 1)[1])
     dockerd, noida = rec.started.get("dockerd"), rec.started.get("noida")
     dockerd = dockerd if dockerd and processes.is_ours(dockerd, "dockerd", stack_dir / "docker") else None
     noida = noida if noida and processes.is_ours(noida, "noida-db", stack_dir / "noida") else None
@@ -340,8 +354,7 @@ def status(stack_dir: Path) -> dict[str, Any]:
         "docker": {"address": rec.docker_host, "answers": docker_answers(rec.docker_host),
                    "source": rec.docker_source or None,
                    "pid": dockerd},
-        "kafka": {"address": rec.kafka_bootstrap, "answers": _tcp_answers(kafka_port),
-                  "pid": noida},
+        "kafka": kafka_stack.status(rec.kafka, rec.kafka_bootstrap),
         "elasticsearch": {"address": rec.es_url, "answers": _http_ok(rec.es_url + "/"),
                           "pid": noida},
         "state_dir": rec.state_dir,

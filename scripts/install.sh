@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what logfleet needs on a Debian bookworm machine, as root: Debian's docker.io and static
-# busybox (for the local stack's test image), then a virtualenv in .venv with logfleet and its
-# test extras. Safe to run again: it installs only what is missing.
+# busybox (for the local stack's test image), Java and Maven (the local stack's Apache Kafka runs
+# from Kafka's own jars on Maven Central), then a virtualenv in .venv with logfleet and its test
+# extras, and Kafka's jars resolved once into ~/.cache/logfleet. Safe to run again: it installs
+# only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,10 @@ command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need+=(docker.
 # the image local/busybox:1 needs the static build (a dynamic busybox cannot run inside it)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# Kafka 4 needs Java 17 or newer (bookworm's default JRE is 17)
+java_ok() { command -v java >/dev/null 2>&1 && java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; }
+java_ok || need+=(default-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing Debian packages: ${need[*]}"
@@ -25,4 +31,6 @@ fi
 # the venv's bundled pip and setuptools are old releases with published advisories (pip-audit in CI)
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# the local stack's Kafka: the jars pinned in stack/kafka/pom.xml, resolved once (later runs reuse them)
+.venv/bin/python -c 'from logfleet.devstack import kafka_node; print("kafka jars:", kafka_node.resolve())'
 echo "installed: $(.venv/bin/logfleet --version)"

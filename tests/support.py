@@ -205,9 +205,20 @@ def spawn_cli(settings: Settings, *args: str, log_path: Path, **env: str) -> sub
     )
 
 
+def kafka_service(action: str) -> None:
+    """Stop (``stop``) or start again (``start``) the session stack's Kafka; its data is kept."""
+    from logfleet import stack
+
+    stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])
+    if action == "stop":
+        stack.stop_kafka(stack_dir)
+    else:
+        stack.up(stack_dir)
+
+
 def noida_service(action: str, service: str) -> None:
-    """Stop or start one service (``kafka`` or ``elasticsearch``) of the session's noida-db server;
-    its data is kept, as when a real server is stopped and started."""
+    """Stop or start one service (``elasticsearch``) of the session's noida-db server; its data is
+    kept, as when a real server is stopped and started."""
     from logfleet.stack import find_noida
 
     stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])

@@ -1,4 +1,4 @@
-"""``logfleet stack``: start, inspect and stop the local default stack (Docker, Kafka, Elasticsearch)."""
+"""``logfleet stack``: start, inspect and stop the local default stack (Docker, Apache Kafka, Elasticsearch)."""
 
 from __future__ import annotations
 
@@ -41,24 +41,28 @@ def _stack_errors(command: str) -> Iterator[None]:
 
 @click.group("stack")
 def stack_group() -> None:
-    """Run a local Docker Engine, Kafka and Elasticsearch for development and tests.
+    """Run a local Docker Engine, Apache Kafka and Elasticsearch for development and tests.
 
     `up` reuses a Docker Engine that answers (DOCKER_HOST, then /var/run/docker.sock) or starts a
-    private dockerd (root only), builds the image local/busybox:1 from the host's busybox, and starts
-    noida-db (a local stand-in that speaks Kafka and Elasticsearch). It records what it started in
-    STACK_DIR/stack.json; the other logfleet commands read their addresses from there.
+    private dockerd (root only), builds the image local/busybox:1 from the host's busybox, starts
+    Apache Kafka in KRaft mode from its own jars (resolved by scripts/install.sh; Java 17+), and
+    noida-db as the Elasticsearch stand-in. It records what it started in STACK_DIR/stack.json; the
+    other logfleet commands read their addresses from there.
     """
 
 
 @stack_group.command("up")
 @click.option("--kafka-port", type=click.IntRange(1, 65535), default=None,
               help="Kafka port on 127.0.0.1 (default 9092; a free port if that one is taken).")
+@click.option("--kafka-brokers", type=click.IntRange(1, 9), default=1, show_default=True,
+              help="1: one combined KRaft node (broker and controller). More: a dedicated controller and "
+                   "that many brokers, so a broker can fail without the metadata quorum (fault tests).")
 @click.option("--es-port", type=click.IntRange(1, 65535), default=None,
               help="Elasticsearch port on 127.0.0.1 (default 9200; a free port if that one is taken).")
 @click.option("--private-docker", is_flag=True,
               help="Start a private dockerd under STACK_DIR/docker even if another engine answers.")
 @_stack_dir_option
-def up_command(kafka_port: int | None, es_port: int | None, private_docker: bool,
+def up_command(kafka_port: int | None, kafka_brokers: int, es_port: int | None, private_docker: bool,
                stack_dir: Path | None) -> None:
     """Start what is missing of the stack and print its environment.
 
@@ -67,7 +71,7 @@ def up_command(kafka_port: int | None, es_port: int | None, private_docker: bool
     """
     with _stack_errors("up"):
         record = local_stack.up(stack_dir or default_stack_dir(), kafka_port=kafka_port, es_port=es_port,
-                                private_docker=private_docker)
+                                private_docker=private_docker, kafka_brokers=kafka_brokers)
     for line in record.started_now:
         click.echo(f"started: {line}", err=True)
     for line in record.reused:
@@ -93,7 +97,8 @@ def down_command(purge: bool, stack_dir: Path | None) -> None:
               help="Output format.")
 @_stack_dir_option
 def status_command(fmt: str, stack_dir: Path | None) -> None:
-    """Show each component, its address and whether it answers.
+    """Show each component, its address and whether it answers, and every Kafka node (id, roles,
+    address, pid); `--format json` for scripts.
 
     Exits with code 4 when a component does not answer, 0 otherwise.
     """
@@ -110,6 +115,11 @@ def status_command(fmt: str, stack_dir: Path | None) -> None:
             part = info[name]
             pid = f"pid {part['pid']}" if part["pid"] else "-"
             click.echo(f"{name:<14} {'yes' if part['answers'] else 'NO':<8} {pid:<14} {part['address']}")
+        for node in info["kafka"]["nodes"]:
+            pid = f"pid {node['pid']}" if node["pid"] else "-"
+            label = f"  kafka node {node['node_id']}"
+            answers = "yes" if node["answers"] else "NO"
+            click.echo(f"{label:<14} {answers:<8} {pid:<14} {node['address']} ({node['roles']})")
     if not all(info[name]["answers"] for name in names):
         raise click.exceptions.Exit(Unreachable.exit_code)
 

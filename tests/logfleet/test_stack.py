@@ -15,6 +15,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from logfleet import processes
 from logfleet.busybox_image import IMAGE
 from logfleet.commands.stack import stack_group
 from logfleet.config import Settings, load_settings, read_stack_record
@@ -48,14 +49,19 @@ def _group_alive(pgid: int) -> bool:
 def test_up_twice_then_down_stops_only_what_up_started(
     stack: Settings, stack_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DOCKER_HOST", stack.docker_host)  # reuse the session's engine: only noida-db starts
+    monkeypatch.setenv("DOCKER_HOST", stack.docker_host)  # reuse the session's engine: Kafka and noida-db start
     kafka_port, es_port = free_port(), free_port()
     first = up(stack_dir, kafka_port=kafka_port, es_port=es_port)
     assert first.docker_host == stack.docker_host
     assert first.started["dockerd"] is None
     noida = first.started["noida"]
     assert noida is not None
-    assert [line.split()[0] for line in first.started_now] == ["noida-db"]  # the image already existed
+    assert first.kafka is not None
+    kafka_pid = first.kafka.pids[1]
+    assert kafka_pid is not None
+    assert [line.split()[:2] for line in first.started_now] == [["Apache", "Kafka"], ["noida-db", "(pid"]]
+    properties = stack_dir.absolute() / "kafka/node-1/server.properties"
+    assert processes.argv_of(kafka_pid)[-3:-1] == ["kafka.Kafka", str(properties)]
     assert first.kafka_bootstrap == f"127.0.0.1:{kafka_port}"
     assert first.es_url == f"http://127.0.0.1:{es_port}"
 
@@ -73,6 +79,9 @@ def test_up_twice_then_down_stops_only_what_up_started(
         "docker": True, "kafka": True, "elasticsearch": True}
     assert report["kafka"]["address"] == first.kafka_bootstrap
     assert report["elasticsearch"]["pid"] == noida
+    assert report["kafka"]["pid"] == kafka_pid
+    assert report["kafka"]["nodes"] == [{"node_id": 1, "roles": "broker,controller", "address": first.kafka_bootstrap,
+                                         "pid": kafka_pid, "answers": True}]
     assert report["docker"]["pid"] is None
 
     lines = env_lines(second)
@@ -81,11 +90,13 @@ def test_up_twice_then_down_stops_only_what_up_started(
     assert f"export LOGFLEET_ES_URL={first.es_url}" in lines
     assert f"export LOGFLEET_STATE_DIR={stack_dir / 'state'}" in lines
 
-    assert down(stack_dir) == [f"noida-db (pid {noida})"]
+    assert down(stack_dir) == [f"kafka node 1 (pid {kafka_pid})", f"noida-db (pid {noida})"]
+    assert not _group_alive(kafka_pid)
     assert not _group_alive(noida)  # the wrapper and the server binary it runs are both gone
     assert docker_answers(stack.docker_host)  # the reused engine is left alone
     recorded = orjson.loads((stack_dir / "stack.json").read_bytes())
     assert recorded["started"] == {"dockerd": None, "noida": None}
+    assert [node["pid"] for node in recorded["kafka"]] == [None]
     after = status(stack_dir)
     assert not after["kafka"]["answers"] and not after["elasticsearch"]["answers"]
     assert down(stack_dir) == []

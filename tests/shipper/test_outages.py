@@ -14,7 +14,7 @@ import pytest
 from logfleet.bench.procstat import rss_mb
 from logfleet.config import Settings
 from logfleet.model import decode_raw
-from tests.support import noida_service, raw_line_numbers, read_topic, spawn_cli, start_container, wait_for
+from tests.support import kafka_service, raw_line_numbers, read_topic, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 LINES = 100_000
@@ -40,13 +40,13 @@ async def test_kafka_stopped_for_20s_mid_stream_loses_nothing_and_memory_stays_b
         await asyncio.sleep(1.5)
         container = start_container(settings, SLOW_BURST)
         await asyncio.sleep(2.0)
-        noida_service("stop", "kafka")
+        kafka_service("stop")
         try:
             for _ in range(20):
                 await asyncio.sleep(1.0)
                 peak = max(peak, rss_mb(shipper.pid))
         finally:
-            noida_service("start", "kafka")
+            kafka_service("start")
         await asyncio.to_thread(container.wait, timeout=120)
 
         async def complete() -> collections.Counter[int]:
