@@ -41,6 +41,8 @@ class Settings:
     topic_events: str = "logs.events"
     topic_dlq: str = "logs.dlq"
     topic_partitions: int = 6
+    topic_replication_factor: int = 3
+    topic_min_insync_replicas: int = 2
     namespace: str = "default"
     host_name: str = dataclasses.field(default_factory=socket.gethostname)
     state_dir: str = "/var/lib/logfleet"
@@ -185,5 +187,14 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
             from_env[name + FILE_SUFFIX] = env[key]
     values.update(_from_mapping(from_env, ENV))
     settings = Settings(**values)
+    _check_topics(settings)
     security.check(settings)
     return settings
+
+
+def _check_topics(settings: Settings) -> None:
+    if settings.topic_partitions < 1 or settings.topic_replication_factor < 1:
+        raise ConfigError("topic_partitions and topic_replication_factor must be at least 1")
+    if not 1 <= settings.topic_min_insync_replicas <= settings.topic_replication_factor:
+        raise ConfigError(f"topic_min_insync_replicas ({settings.topic_min_insync_replicas}) must be between 1 "
+                          f"and topic_replication_factor ({settings.topic_replication_factor})")

@@ -21,9 +21,7 @@ from logfleet.telemetry import get_logger
 
 Handler = Callable[[list[Any]], Coroutine[Any, Any, None]]
 log = get_logger("consume")
-IDLE_PAUSE_S = 0.1
-IDLE_POLL_S = 0.003
-BUSY_POLL_S = 0.5
+POLL_S = 0.5  # how long one read waits for records; also how soon a stop is noticed when idle
 
 
 async def consume_batches(
@@ -49,11 +47,10 @@ async def consume_batches(
     indexer's bulk requests, weighed in documents).
     """
     attempt = 0
-    backlog = False
     in_hand: tuple[list[Any], asyncio.Task[None]] | None = None  # handled while the next batch is read
     try:
         while not stopping.is_set():
-            records, backlog = await _gather(consumer, stopping, max_records, gather_s, gather_weight, weigh, backlog)
+            records = await _gather(consumer, stopping, max_records, gather_s, gather_weight, weigh)
             if in_hand is not None:
                 handled, task = in_hand
                 in_hand = None
@@ -80,8 +77,7 @@ async def consume_batches(
 async def _settle(consumer: AIOKafkaConsumer, records: list[Any], task: asyncio.Task[None]) -> bool:
     """Wait for the handling of ``records`` and commit it; False if the handler raised.
 
-    The partitions are paused meanwhile: with the next batch already in hand there is nothing to
-    fetch, and some brokers answer empty fetches at once (see :func:`_gather`).
+    The partitions are paused meanwhile, so that no more than two batches are ever in hand.
     """
     paused = consumer.assignment()
     consumer.pause(*paused)
@@ -136,53 +132,24 @@ async def _gather(
     gather_s: float,
     want: int,
     weigh: Callable[[Any], int] | None,
-    backlog: bool,
-) -> tuple[list[Any], bool]:
-    """The next batch, and whether it was full (a backlog: more is likely waiting).
-
-    Some brokers (the local stand-in among them) answer an empty fetch at once instead of holding
-    it for ``fetch_max_wait_ms`` (measured: about 5,000 fetches a second on an idle topic), so
-    waiting in ``getmany`` for records that are not there is a busy loop (it cost an idle processor
-    and indexer half a core each). Only after a full batch does a read wait long (BUSY_POLL_S) for
-    the fetch in flight; otherwise it looks briefly (IDLE_POLL_S) and, when nothing came, pauses the
-    partitions for IDLE_PAUSE_S (or what is left of ``gather_s``) before looking again. That bounds
-    an idle or trickling consumer to a few fetches a second, at the cost of up to IDLE_PAUSE_S of
-    extra latency after a quiet spell.
-    """
+) -> list[Any]:
+    """The next batch: what one ``getmany`` returns within POLL_S, topped up for up to ``gather_s``
+    until it weighs ``want``. The broker holds an empty fetch for ``fetch_max_wait_ms``, so an idle
+    consumer waits in the broker, not in a loop here."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + gather_s
     records: list[Any] = []
     weight = 0
-    wait = BUSY_POLL_S if backlog else IDLE_POLL_S
     while True:
-        batch = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=max_records)
-        got = 0
+        left = deadline - loop.time()
+        wait = POLL_S if not records else max(0.0, left)
+        batch = await consumer.getmany(timeout_ms=int(wait * 1000), max_records=max_records - len(records))
         for part in batch.values():
             records.extend(part)
-            got += len(part)
             weight += sum(map(weigh, part)) if weigh is not None else len(part)
         full = len(records) >= max_records or (want > 0 and weight >= want)
-        left = deadline - loop.time()
-        if stopping.is_set() or full or (records and left <= 0):
-            return records, full
-        if not got:
-            await _idle(consumer, min(IDLE_PAUSE_S, left) if records else IDLE_PAUSE_S)
-            if not records:
-                return records, False
-        wait = IDLE_POLL_S
-
-
-async def _idle(consumer: AIOKafkaConsumer, seconds: float) -> None:
-    """Stop fetching for ``seconds``: nothing came, and the broker may answer empty fetches at once."""
-    partitions = consumer.assignment()
-    if not partitions:
-        await asyncio.sleep(seconds)  # not assigned yet (joining): no fetches to stop, but do not spin
-        return
-    consumer.pause(*partitions)
-    try:
-        await asyncio.sleep(seconds)
-    finally:
-        consumer.resume(*[tp for tp in partitions if tp in consumer.assignment()])
+        if stopping.is_set() or full or not records or deadline - loop.time() <= 0:
+            return records
 
 
 async def _rewind(consumer: AIOKafkaConsumer) -> None:

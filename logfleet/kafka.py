@@ -2,43 +2,100 @@
 
 Producers use ``acks=all`` with idempotence, so a retried send never duplicates a record in Kafka;
 consumers commit by hand, only after downstream acknowledged what they read. aiokafka's errors
-become :class:`~logfleet.errors.KafkaUnreachable` or :class:`~logfleet.errors.DeliveryError`.
+become :class:`~logfleet.errors.KafkaUnreachable`, :class:`~logfleet.errors.AuthError` (credentials
+refused, or an ACL that does not allow the operation) or :class:`~logfleet.errors.DeliveryError`.
+aiokafka reports a refused SASL login or an untrusted certificate only as "unable to bootstrap"; when
+a client cannot start, one direct connection to the first bootstrap server tells which it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import dataclasses
+import ssl
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
-from aiokafka.protocol.group import LeaveGroupRequest
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+    UnsupportedSaslMechanismError,
+    for_code,
+)
 
 from logfleet import security
 from logfleet.config import Settings
-from logfleet.errors import DeliveryError, KafkaUnreachable
+from logfleet.errors import AuthError, DeliveryError, KafkaUnreachable, UntrustedCertificate
 from logfleet.telemetry import get_logger
 
 log = get_logger("kafka")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
-GUARD_POLL_S = 0.2  # how often a consumer's group guard looks at its member id and join state
 TOPIC_CONFIG = {"max.message.bytes": str(MAX_REQUEST_BYTES), "retention.ms": str(7 * 24 * 3600 * 1000)}
 
 
-async def _start(client: Any, what: str, bootstrap: str, attempts: int) -> None:
+NOT_AUTHORIZED = (TopicAuthorizationFailedError, GroupAuthorizationFailedError, ClusterAuthorizationFailedError,
+                  TransactionalIdAuthorizationFailed)
+
+
+def refused(exc: KafkaError, settings: Settings, what: str) -> AuthError:
+    """The project's error for an operation an ACL does not allow (``exc`` one of NOT_AUTHORIZED)."""
+    who = f"user {settings.kafka_sasl_username!r}" if settings.kafka_sasl_username else "this client"
+    return AuthError(f"Kafka at {settings.kafka_bootstrap} refused {who} ({what}): {exc}; "
+                     "its ACLs do not allow this (see SECURITY.md)")
+
+
+async def diagnose(settings: Settings, what: str, exc: Exception) -> Exception:
+    """Why a client could not bootstrap: refused credentials (AuthError), an untrusted certificate or
+    an unreachable server (KafkaUnreachable), found by one direct connection to the first server."""
+    host, _, port = settings.kafka_bootstrap.split(",")[0].strip().rpartition(":")
+    try:
+        conn = await create_conn(host or "127.0.0.1", int(port), client_id="logfleet-diagnose",
+                                 request_timeout_ms=10_000, **security.kafka_options(settings))
+        conn.close()
+    except (SaslAuthenticationFailed, UnsupportedSaslMechanismError) as found:
+        return AuthError(f"Kafka at {settings.kafka_bootstrap} refused the credentials of user "
+                         f"{settings.kafka_sasl_username!r} ({settings.kafka_sasl_mechanism}): {found}")
+    except ssl.SSLCertVerificationError as found:
+        return UntrustedCertificate(f"Kafka at {settings.kafka_bootstrap}: its TLS certificate is not trusted "
+                                    f"({found.verify_message}); check kafka_ssl_cafile")
+    except (TimeoutError, KafkaError, OSError, ValueError):
+        pass
+    return KafkaUnreachable(f"Kafka at {settings.kafka_bootstrap} unreachable ({what}): {exc}")
+
+
+async def _start(client: Any, what: str, settings: Settings, attempts: int) -> None:
+    """Start a client, retrying an unreachable cluster ``attempts`` times with backoff; refused
+    credentials, an untrusted certificate and a refused operation end at once. A client that did not
+    start is closed again (aiokafka leaves its connections open otherwise)."""
+    close = client.close if isinstance(client, AIOKafkaAdminClient) else client.stop
     delay = 0.5
     for attempt in range(attempts):
         try:
             await client.start()
             return
         except KafkaConnectionError as exc:
-            if attempt == attempts - 1:
-                raise KafkaUnreachable(f"Kafka at {bootstrap} unreachable ({what}): {exc}") from exc
+            with contextlib.suppress(KafkaError):
+                await close()
+            found = await diagnose(settings, what, exc)
+            if attempt == attempts - 1 or isinstance(found, (AuthError, UntrustedCertificate)):
+                raise found from exc
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+        except NOT_AUTHORIZED as exc:
+            with contextlib.suppress(KafkaError):
+                await close()
+            raise refused(exc, settings, what) from exc
 
 
 @contextlib.asynccontextmanager
@@ -57,9 +114,11 @@ async def producer(settings: Settings, attempts: int = 1, **overrides: Any) -> A
     }
     options.update(overrides)
     client = AIOKafkaProducer(**options)
-    await _start(client, "producer", settings.kafka_bootstrap, attempts)
+    await _start(client, "producer", settings, attempts)
     try:
         yield client
+    except NOT_AUTHORIZED as exc:
+        raise refused(exc, settings, "producing") from exc
     finally:
         with contextlib.suppress(KafkaError):
             await client.stop()
@@ -69,7 +128,13 @@ async def producer(settings: Settings, attempts: int = 1, **overrides: Any) -> A
 async def consumer(
     settings: Settings, topics: list[str], group_id: str, attempts: int = 1, **overrides: Any
 ) -> AsyncIterator[AIOKafkaConsumer]:
-    """A consumer-group member with manual commits, started and stopped around the block."""
+    """A consumer-group member with manual commits, started and stopped around the block.
+
+    A member that stops heartbeating (killed) leaves the group after ``session_timeout_ms``; one that
+    stops cleanly leaves at once. ``max_poll_interval_ms`` bounds the time between two reads: a batch
+    whose downstream is down longer than that (Elasticsearch away for minutes) makes this member
+    leave the group and rejoin when it reads again, so its partitions are not held by a stuck member.
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap,
         "group_id": group_id,
@@ -84,163 +149,162 @@ async def consumer(
     }
     options.update(overrides)
     client = AIOKafkaConsumer(*topics, **options)
-    stuck_after_s = options["session_timeout_ms"] / 1000 * 2
-    guard = asyncio.create_task(_guard_group(client, settings, group_id, stuck_after_s))
+    await _start(client, "consumer", settings, attempts)
     try:
-        await _start(client, "consumer", settings.kafka_bootstrap, attempts)
-        try:
-            yield client
-        finally:
-            with contextlib.suppress(KafkaError):
-                await client.stop()
+        yield client
+    except NOT_AUTHORIZED as exc:
+        raise refused(exc, settings, f"consuming {', '.join(topics)} as group {group_id}") from exc
     finally:
-        guard.cancel()
-        await asyncio.gather(guard, return_exceptions=True)
+        with contextlib.suppress(KafkaError):
+            await client.stop()
 
 
-async def _guard_group(client: AIOKafkaConsumer, settings: Settings, group_id: str, stuck_after_s: float) -> None:
-    """Keep the group able to rebalance on a broker that never expires members, for the consumer's life.
+@dataclasses.dataclass(frozen=True)
+class TopicState:
+    """One pipeline topic as the cluster has it: partitions, replication and partition health."""
 
-    Two things leave a member behind that the local stand-in keeps for ever (a real broker drops a
-    member that does not rejoin within the rebalance timeout, or whose heartbeats stop):
-
-    - our own previous member id: when a commit or heartbeat is answered ``IllegalGeneration`` or
-      ``UnknownMemberId`` (the stand-in answers a commit made during a rebalance with
-      ``IllegalGeneration``), aiokafka forgets its member id and joins again as a new member. The
-      old id stays in the group, may be its leader, and no rebalance completes again (measured: a
-      second member joining or leaving stalled the group for minutes). The old id is sent a
-      LeaveGroup as soon as it is replaced.
-    - a member that was killed: see :func:`_evict_blockers`, used when this consumer has not
-      completed a join for ``stuck_after_s``.
-    """
-    loop = asyncio.get_running_loop()
-    known = ""
-    unjoined_since = loop.time()
-    while True:
-        await asyncio.sleep(GUARD_POLL_S)
-        coordinator = getattr(client, "_coordinator", None)
-        if coordinator is None:
-            continue
-        member = str(coordinator.member_id or "")
-        if known and member != known:
-            await _leave_stale(client, coordinator, group_id, known)
-        known = member
-        if _joined(client):
-            unjoined_since = loop.time()
-        elif loop.time() - unjoined_since >= stuck_after_s:
-            await _evict_blockers(settings, group_id, member, stuck_after_s)
-            unjoined_since = loop.time()
+    name: str
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int | None
+    under_replicated: list[int]  # partitions whose in-sync replicas are fewer than their replicas
+    offline: list[int]  # partitions without a leader
 
 
-def _joined(client: AIOKafkaConsumer) -> bool:
-    """Whether the consumer holds an assignment from a completed join (possibly an empty one)."""
-    state = client._subscription
-    subscription = state.subscription
-    return subscription is not None and subscription.assignment is not None and not state.reassignment_in_progress
-
-
-async def _leave_stale(client: AIOKafkaConsumer, coordinator: Any, group_id: str, stale: str) -> None:
-    """Send LeaveGroup for a member id this consumer no longer uses, through its own connection."""
-    node = coordinator.coordinator_id
-    if node is None:
-        return  # no coordinator known now: the stuck-join fallback covers it
-    try:
-        await client._client.send(node, LeaveGroupRequest(group_id, stale))
-        log.info("left_stale_member", group=group_id, member=stale[-12:])
-    except KafkaError as exc:
-        log.warning("leave_stale_failed", group=group_id, error=str(exc))
-
-
-async def _evict_blockers(settings: Settings, group_id: str, own: str, after_s: float) -> None:
-    """Unblock a group that a dead member keeps from ever completing a rebalance.
-
-    A real broker drops a member whose heartbeats stop for ``session_timeout_ms``; the local
-    stand-in never does, so after a ``kill -9`` the dead member stays the group's leader, never
-    sends its assignment, and a restarted consumer waits for ever (measured: minutes, no end).
-    When joining has not finished after two session timeouts, every other member is asked to
-    leave the group: a live one simply rejoins at its next heartbeat, a dead one is gone. On a
-    real broker a join never takes this long, so this does not fire.
-    """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-unblock", **security.kafka_options(settings)
+@contextlib.asynccontextmanager
+async def admin(settings: Settings, client_id: str = "logfleet-admin") -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client, started and closed around the block (unreachable -> KafkaUnreachable)."""
+    client = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id=client_id, **security.kafka_options(settings)
     )
+    await _start(client, "admin", settings, 1)
     try:
-        await admin.start()
-        described = await admin.describe_consumer_groups([group_id])
-        members = [m[0] for response in described for group in response.groups for m in group[5]]
-        others = [member for member in members if member != own]
-        coordinator = await admin.find_coordinator(group_id)
-        for member in others:
-            await admin._send_request_to_node(coordinator, LeaveGroupRequest(group_id, member))
-        if others:
-            log.warning("evicted_group_members", group=group_id, members=len(others), waited_s=after_s)
-    except KafkaError as exc:
-        log.warning("evict_failed", group=group_id, error=str(exc))
+        yield client
     finally:
-        await admin.close()
+        await client.close()
+
+
+def pipeline_topics(settings: Settings) -> tuple[str, str, str]:
+    """The raw, events and dead-letter topic names."""
+    return settings.topic_raw, settings.topic_events, settings.topic_dlq
+
+
+async def broker_count(client: AIOKafkaAdminClient) -> int:
+    """How many brokers the cluster has registered now."""
+    return len((await client.describe_cluster())["brokers"])
+
+
+async def describe(client: AIOKafkaAdminClient, names: Iterable[str]) -> dict[str, TopicState]:
+    """The state of the named topics that exist (missing ones are left out, and not auto-created:
+    only topics the cluster lists are described)."""
+    listed = set(await client.list_topics())
+    wanted = [name for name in names if name in listed]
+    if not wanted:
+        return {}
+    found = {t["topic"]: t for t in await client.describe_topics(wanted) if t["error_code"] == 0}
+    if not found:
+        return {}
+    answers = await client.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name, {"min.insync.replicas": None}) for name in found])
+    min_isr: dict[str, int] = {}
+    for answer in answers:
+        for resource in answer.to_object()["resources"]:
+            for entry in resource["config_entries"]:
+                if entry["config_names"] == "min.insync.replicas" and entry["config_value"] is not None:
+                    min_isr[resource["resource_name"]] = int(entry["config_value"])
+    states: dict[str, TopicState] = {}
+    for name, topic in found.items():
+        parts = topic["partitions"]
+        states[name] = TopicState(
+            name=name,
+            partitions=len(parts),
+            replication_factor=min((len(p["replicas"]) for p in parts), default=0),
+            min_insync_replicas=min_isr.get(name),
+            under_replicated=sorted(p["partition"] for p in parts if len(p["isr"]) < len(p["replicas"])),
+            offline=sorted(p["partition"] for p in parts if p["leader"] < 0),
+        )
+    return states
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
-    """Create the raw, events and dead-letter topics if missing; returns the ones it created."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-setup", **security.kafka_options(settings)
-    )
-    try:
-        await admin.start()
-    except KafkaConnectionError as exc:
-        raise KafkaUnreachable(f"Kafka at {settings.kafka_bootstrap} unreachable: {exc}") from exc
-    created: list[str] = []
-    try:
-        existing = set(await admin.list_topics())
-        for name in (settings.topic_raw, settings.topic_events, settings.topic_dlq):
-            if name in existing:
-                continue
-            topic = NewTopic(name, settings.topic_partitions, 1, topic_configs=TOPIC_CONFIG)
-            try:
-                await admin.create_topics([topic])
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass
-    except KafkaError as exc:
-        raise DeliveryError(f"creating topics failed: {exc}") from exc
-    finally:
-        await admin.close()
-    return created
+    """Create the raw, events and dead-letter topics if missing; returns lines saying what was done.
+
+    Topics get ``topic_partitions`` partitions, ``topic_replication_factor`` replicas and
+    ``min.insync.replicas`` = ``topic_min_insync_replicas`` (with ``acks=all`` a write is acknowledged
+    only once that many replicas have it). A cluster with fewer brokers than the factor gets what it
+    allows, said in one line; an existing topic that differs from the settings is reported, never
+    changed behind the operator's back.
+    """
+    lines: list[str] = []
+    async with admin(settings, "logfleet-setup") as client:
+        try:
+            brokers = await broker_count(client)
+            factor = min(settings.topic_replication_factor, brokers)
+            min_isr = min(settings.topic_min_insync_replicas, factor)
+            if factor < settings.topic_replication_factor:
+                lines.append(f"kafka: {brokers} broker(s), fewer than topic_replication_factor "
+                             f"{settings.topic_replication_factor}: new topics get replication factor {factor} "
+                             f"and min.insync.replicas {min_isr}")
+            existing = await describe(client, pipeline_topics(settings))
+            for name in pipeline_topics(settings):
+                state = existing.get(name)
+                if state is not None:
+                    lines.append(f"kafka: topic {name} exists" + _differences(state, settings, factor, min_isr))
+                    continue
+                config = {**TOPIC_CONFIG, "min.insync.replicas": str(min_isr)}
+                topic = NewTopic(name, settings.topic_partitions, factor, topic_configs=config)
+                answer = (await client.create_topics([topic])).to_object()
+                for result in answer["topic_errors"]:
+                    error = for_code(result["error_code"])
+                    if error is TopicAlreadyExistsError:  # created meanwhile by another setup
+                        lines.append(f"kafka: topic {name} exists")
+                    elif result["error_code"]:
+                        raise error(result.get("error_message") or f"creating topic {name}")
+                    else:
+                        lines.append(f"kafka: created topic {name} ({settings.topic_partitions} partitions, "
+                                     f"replication factor {factor}, min.insync.replicas {min_isr})")
+        except KafkaError as exc:
+            raise DeliveryError(f"creating topics failed: {exc}") from exc
+    return lines
+
+
+def _differences(state: TopicState, settings: Settings, factor: int, min_isr: int) -> str:
+    found = []
+    if state.partitions != settings.topic_partitions:
+        found.append(f"{state.partitions} partitions, settings say {settings.topic_partitions}")
+    if state.replication_factor != factor:
+        found.append(f"replication factor {state.replication_factor}, settings say {factor}")
+    if state.min_insync_replicas is not None and state.min_insync_replicas != min_isr:
+        found.append(f"min.insync.replicas {state.min_insync_replicas}, settings say {min_isr}")
+    return f", but DIFFERS: {'; '.join(found)} (left as it is)" if found else ""
 
 
 async def read_all(settings: Settings, topic: str) -> list[Any]:
     """Every record of a topic from its beginning to its end as of now, outside any consumer group
     (for checks and benchmarks that count what arrived)."""
+    async with admin(settings) as meta:
+        state = (await describe(meta, [topic])).get(topic)
+    if state is None:
+        raise DeliveryError(f"topic {topic} does not exist")
     client = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         **security.kafka_options(settings),
     )
+    await _start(client, "reader", settings, 1)
     try:
-        await client.start()
-        numbers = client.partitions_for_topic(topic)
-        for _ in range(50):  # the metadata may not know the topic's partitions yet: ask again
-            if numbers:
-                break
-            await client.topics()
-            numbers = client.partitions_for_topic(topic)
-            await asyncio.sleep(0.1)
-        if not numbers:
-            raise DeliveryError(f"topic {topic} has no partitions (does it exist?)")
-        partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
+        partitions = [TopicPartition(topic, p) for p in range(state.partitions)]
         client.assign(partitions)
         ends = await client.end_offsets(partitions)
-        # Not seek_to_beginning: the stand-in broker now and then answers "earliest" with the end
-        # offset. Offset 0 is the beginning of a topic nothing was deleted from; where retention
-        # deleted the start, the consumer's reset policy (earliest) moves on to what is left.
-        for tp in partitions:
-            client.seek(tp, 0)
+        await client.seek_to_beginning(*partitions)
         records: list[Any] = []
         while [tp for tp in partitions if await client.position(tp) < ends[tp]]:
             for part in (await client.getmany(*partitions, timeout_ms=1000)).values():
                 records.extend(part)
         return records
+    except NOT_AUTHORIZED as exc:
+        raise refused(exc, settings, f"reading {topic}") from exc
     except KafkaError as exc:
         raise DeliveryError(f"reading {topic} failed: {exc}") from exc
     finally:

@@ -35,9 +35,7 @@ def _load(name: str) -> dict[str, Any]:
 
 async def setup_kafka(settings: Settings) -> list[str]:
     """Create the topics; returns lines describing what was done."""
-    created = await kafka.ensure_topics(settings)
-    existing = [t for t in (settings.topic_raw, settings.topic_events, settings.topic_dlq) if t not in created]
-    return [f"kafka: created topic {t}" for t in created] + [f"kafka: topic {t} exists" for t in existing]
+    return await kafka.ensure_topics(settings)
 
 
 async def setup_elasticsearch(settings: Settings) -> list[str]:

@@ -1,10 +1,12 @@
-"""The pipeline at a glance: shipper checkpoints, consumer-group lag, recent documents, dead letters.
+"""The pipeline at a glance: shipper checkpoints, topic health, consumer-group lag, recent documents,
+dead letters.
 
 :func:`gather` reads each part on its own and never lets one unreachable server hide the others:
 every section carries ``ok`` (it could be read) and, when not, ``error`` with one line saying why.
 Nothing here joins a consumer group or writes anything: lag is end offsets (a consumer without a
 group) minus committed offsets (the admin client's OffsetFetch), computed as the daemons compute
-their own lag gauge (``logfleet/lag.py``); documents are ``_search`` counts.
+their own lag gauge (``logfleet/lag.py``); topic health is the cluster's own view of each pipeline
+topic (replication, under-replicated and offline partitions); documents are ``_search`` counts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from logfleet import es, security
+from logfleet import es, kafka, security
 from logfleet.config import Settings
 from logfleet.errors import LogfleetError, NoData
 from logfleet.lag import partition_lags
@@ -58,6 +60,27 @@ def checkpoints(settings: Settings, now: float | None = None) -> dict[str, Any]:
             }
         )
     return section
+
+
+async def topic_health(settings: Settings) -> dict[str, Any]:
+    """Each pipeline topic: partitions, replication factor, min.insync.replicas, and the partitions
+    that are under-replicated (fewer in-sync replicas than replicas) or offline (no leader)."""
+    try:
+        async with kafka.admin(settings, "logfleet-status") as client:
+            states = await asyncio.wait_for(kafka.describe(client, kafka.pipeline_topics(settings)), KAFKA_TIMEOUT_S)
+    except (LogfleetError, KafkaError, OSError, TimeoutError) as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        return {"ok": False, "error": f"Kafka at {settings.kafka_bootstrap}: {why}"}
+    topics: list[dict[str, Any]] = []
+    for name in kafka.pipeline_topics(settings):
+        state = states.get(name)
+        topics.append({"topic": name, "exists": False} if state is None else {
+            "topic": name, "exists": True, "partitions": state.partitions,
+            "replication_factor": state.replication_factor, "min_insync_replicas": state.min_insync_replicas,
+            "under_replicated": state.under_replicated, "offline": state.offline})
+    present = [states[name] for name in states]
+    return {"ok": True, "topics": topics, "under_replicated": sum(len(s.under_replicated) for s in present),
+            "offline": sum(len(s.offline) for s in present)}
 
 
 async def consumer_lag(settings: Settings) -> dict[str, Any]:
@@ -145,8 +168,9 @@ async def documents(settings: Settings, minutes: int) -> dict[str, Any]:
 
 async def gather(settings: Settings, minutes: int = 15) -> dict[str, Any]:
     """Every section of the status report; ``unreachable`` lists the sections that could not be read."""
-    lag, docs = await asyncio.gather(consumer_lag(settings), documents(settings, minutes))
-    report: dict[str, Any] = {"checkpoints": checkpoints(settings), "lag": lag, "documents": docs}
+    topics, lag, docs = await asyncio.gather(topic_health(settings), consumer_lag(settings),
+                                             documents(settings, minutes))
+    report: dict[str, Any] = {"checkpoints": checkpoints(settings), "topics": topics, "lag": lag, "documents": docs}
     report["unreachable"] = [name for name, section in report.items() if not section["ok"]]
     return report
 
@@ -166,6 +190,8 @@ def render_table(report: dict[str, Any]) -> str:
             age = "-" if c["age_s"] is None else _duration(c["age_s"])
             last = _iso(c["last_line_ts_ns"])
             lines.append(f"  {c['container_id'][:12]:<14} {c['state']:<10} {age:>10}  {last}")
+    lines.append("")
+    lines += _topic_lines(report["topics"])
     lines.append("")
     lag = report["lag"]
     lines.append("CONSUMER LAG")
@@ -196,6 +222,23 @@ def render_table(report: dict[str, Any]) -> str:
             lines.append(f"  {s['data_stream']:<50} {s['documents']:>10}")
         lines.append(f"  {'dead letters':<50} {docs['dead_letters']:>10}")
     return "\n".join(lines) + "\n"
+
+
+def _topic_lines(section: dict[str, Any]) -> list[str]:
+    lines = ["KAFKA TOPICS"]
+    if not section["ok"]:
+        return [*lines, f"  UNREACHABLE: {section['error']}"]
+    lines.append(f"  {'TOPIC':<24} {'PARTS':>5} {'RF':>3} {'MIN-ISR':>7}  UNDER-REPLICATED  OFFLINE")
+    for t in section["topics"]:
+        if not t["exists"]:
+            lines.append(f"  {t['topic']:<24} topic missing")
+            continue
+        min_isr = "-" if t["min_insync_replicas"] is None else str(t["min_insync_replicas"])
+        under = ",".join(map(str, t["under_replicated"])) or "-"
+        offline = ",".join(map(str, t["offline"])) or "-"
+        lines.append(f"  {t['topic']:<24} {t['partitions']:>5} {t['replication_factor']:>3} {min_isr:>7}  "
+                     f"{under:<16}  {offline}")
+    return lines
 
 
 def _duration(seconds: float) -> str:

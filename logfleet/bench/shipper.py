@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from logfleet import kafka, security
+from logfleet import kafka
 from logfleet.bench import rsyslog_peer
 from logfleet.bench.procstat import cpu_seconds, daemon_env, pid_of, rss_mb, scrape
 from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
-from logfleet.errors import StackError
+from logfleet.errors import LogfleetError, StackError
 from logfleet.stack import free_port
 
 DOCKER_CLI = "/usr/bin/docker"
@@ -109,16 +108,11 @@ async def _count_in_kafka(settings: Settings, acked: float) -> dict[str, int]:
 
 
 async def _drop_topics(settings: Settings, topics: list[str]) -> None:
-    """Delete the run's own topics (the stand-in broker keeps every record in memory); a failure
-    only leaves them behind."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-bench",
-                                **security.kafka_options(settings))
-    with contextlib.suppress(KafkaError, OSError):
-        await admin.start()
-        try:
+    """Delete the run's own topics (a million-line run leaves hundreds of MB on the broker); a
+    failure only leaves them behind."""
+    with contextlib.suppress(LogfleetError, KafkaError, OSError):
+        async with kafka.admin(settings, "logfleet-bench") as admin:
             await admin.delete_topics(topics)
-        finally:
-            await admin.close()
 
 
 def _side_by_side(result: dict[str, Any], peer: dict[str, Any], ceiling_rate: float) -> dict[str, Any]:

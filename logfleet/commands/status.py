@@ -22,6 +22,8 @@ def status_command(ctx: click.Context, fmt: str, minutes: int) -> None:
 
     \b
     - the shipper's checkpoints on this host (state_dir), per container, with their age;
+    - each pipeline topic: partitions, replication factor, min.insync.replicas, and the
+      partitions that are under-replicated or offline (no leader);
     - consumer-group lag per stage and partition: the processor group on the raw topic, the
       indexer group on the events and dead-letter topics (end offset minus committed offset;
       no group is joined);
