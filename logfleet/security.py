@@ -4,9 +4,9 @@ Every Kafka client (producer, consumer, admin) takes :func:`kafka_options` and e
 client :func:`es_options` (raw HTTP callers :func:`es_headers` and :func:`es_ssl`), so one place
 decides how logfleet authenticates. :func:`check` validates the combination of settings once, when
 they are loaded, with a :class:`~logfleet.errors.ConfigError` naming the settings at fault; secret
-values (:data:`SECRET_FIELDS`) are never part of a message. Kafka TLS/SASL is covered by unit tests
-of this translation only (the local stand-in broker speaks neither); Elasticsearch TLS and auth are
-exercised for real through a TLS-terminating proxy in the tests.
+values (:data:`SECRET_FIELDS`) are never part of a message. Kafka TLS and SASL_SSL/SCRAM are tested
+against a real Apache Kafka broker with ACLs; Elasticsearch TLS and auth through a TLS-terminating
+proxy in front of the local stand-in.
 """
 
 from __future__ import annotations

@@ -2,16 +2,15 @@
 aiokafka and Elasticsearch client arguments, and secrets never printed or logged.
 
 The translation tests build real aiokafka clients from the options (their constructors check the
-protocol and SASL mechanism) but connect nowhere: the local stand-in broker speaks no TLS, so Kafka
-over TLS is not exercised against a broker here. The CLI tests run the real ``logfleet`` in a
-subprocess with a controlled environment (no stack record) and look for the recognisable secrets in
-everything it printed. The SASL PLAIN test runs against the stand-in, which accepts any credentials.
+protocol and SASL mechanism) but connect nowhere; Kafka over TLS and SASL_SSL/SCRAM against a real
+broker is test_kafka_security.py. The CLI tests run the real ``logfleet`` in a subprocess with a
+controlled environment (no stack record) and look for the recognisable secrets in everything it
+printed.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import signal
 import ssl
 import subprocess
@@ -28,7 +27,7 @@ from logfleet import security
 from logfleet.config import Settings, load_settings
 from logfleet.errors import ConfigError
 from tests.logfleet.test_security_tls import make_ca, make_server_cert
-from tests.support import bare_cli, bare_env, cli_env
+from tests.support import bare_cli, bare_env
 
 ES_PASSWORD = "pw-Platypus-4471-env"
 KAFKA_PASSWORD = "pw-Echidna-8832-file"
@@ -366,26 +365,3 @@ def test_daemon_logs_never_contain_secrets(tmp_path: Path, secret_files: dict[st
     lines = [orjson.loads(line) for line in log_path.read_text().splitlines()]
     assert any("Unable connect" in str(line.get("event")) for line in lines), lines  # it logged the failures
     _assert_no_secret(log_path.read_text())
-
-
-@pytest.mark.servers
-def test_sasl_plain_handshake_against_the_stand_in(stack: Settings, secret_files: dict[str, Path]) -> None:
-    """The stand-in broker accepts SASL PLAIN with any credentials (it checks none) and has no SCRAM:
-    this shows the SASL options reach the wire, not that a real broker would accept them."""
-    env = {
-        **cli_env(stack),
-        "LOGFLEET_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
-        "LOGFLEET_KAFKA_SASL_USERNAME": "shipper",
-        "LOGFLEET_KAFKA_SASL_PASSWORD_FILE": str(secret_files["kafka"]),
-        "LOGFLEET_TOPIC_RAW": f"sasl-raw-{os.getpid()}",
-        "LOGFLEET_TOPIC_EVENTS": f"sasl-events-{os.getpid()}",
-        "LOGFLEET_TOPIC_DLQ": f"sasl-dlq-{os.getpid()}",
-    }
-    run = [sys.executable, "-m", "logfleet", "setup", "kafka"]
-    plain = subprocess.run(run, env=env, capture_output=True, text=True, timeout=90)
-    assert plain.returncode == 0, plain.stderr
-    assert f"sasl-raw-{os.getpid()}" in plain.stdout
-    env["LOGFLEET_KAFKA_SASL_MECHANISM"] = "SCRAM-SHA-256"
-    scram = subprocess.run(run, env=env, capture_output=True, text=True, timeout=90)
-    assert scram.returncode == 4 and "Traceback" not in scram.stderr, scram.stderr
-    _assert_no_secret(plain.stdout, plain.stderr, scram.stdout, scram.stderr)

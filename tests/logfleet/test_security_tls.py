@@ -5,9 +5,8 @@ The local stand-in speaks neither TLS nor auth, so each test starts a small prox
 from a throwaway CA made here with the ``openssl`` CLI. The proxy parses each HTTP request's head,
 records its request line and ``Authorization`` header, and forwards it unchanged; answers flow back
 as they come. The real ``logfleet`` CLI and indexer run as subprocesses configured by environment
-variables and ``*_file`` secret files, like a deployment would. Kafka TLS/SASL cannot be proxied this
-way (brokers advertise their plaintext address): its option translation is unit-tested in
-test_security.py.
+variables and ``*_file`` secret files, like a deployment would. Kafka over TLS and SASL/SCRAM is
+tested against a real broker in test_kafka_security.py.
 """
 
 from __future__ import annotations
@@ -30,41 +29,12 @@ import pytest
 
 from logfleet.config import Settings
 from tests.support import cli_env, docs_reach, produce_events, spawn_cli, wait_for
+from tests.tls import make_ca, make_server_cert
 
 pytestmark = [pytest.mark.servers]
 
 USER, PASSWORD = "auditor", "pw-Quokka-7731-tls"
 API_KEY_ID, API_KEY = "idx-key-1", "k3y-Wombat-5512-tls"
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_ca(folder: Path, name: str) -> Path:
-    """A throwaway CA (key and certificate) in ``folder``; returns the certificate's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=folder,
-    )  # fmt: skip
-    return folder / f"{name}.pem"
-
-
-def make_server_cert(folder: Path, ca: Path) -> tuple[Path, Path]:
-    """A certificate for localhost and 127.0.0.1 signed by ``ca``; returns (certificate, key)."""
-    _openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=folder,
-    )  # fmt: skip
-    (folder / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    _openssl(
-        "x509", "-req", "-in", "server.csr", "-CA", str(ca), "-CAkey", str(ca.with_suffix(".key")),
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext", cwd=folder,
-    )  # fmt: skip
-    return folder / "server.pem", folder / "server.key"
 
 
 class TlsProxy:
