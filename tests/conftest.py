@@ -1,4 +1,4 @@
-"""Session fixtures shared by every test: the local stack (Docker, Kafka, Elasticsearch).
+"""Session fixtures shared by every test: the local stack (Docker, Apache Kafka, Elasticsearch).
 
 Tests that need servers take the ``stack`` fixture (a :class:`logfleet.config.Settings` pointing at the
 stack) and carry ``@pytest.mark.servers``. The stack is started once per session in a fresh short folder
