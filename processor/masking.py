@@ -17,8 +17,10 @@ private_key    PEM ``-----BEGIN ... PRIVATE KEY-----`` blocks (to the end of the
                the BEGIN/END lines stay. A block printed over several lines (``cat key.pem``)
                is followed across lines with :meth:`Masker.block_opens` and
                :meth:`Masker.inside_block`: the lines between BEGIN and END (100 at most) become ``***``
-card           13-19 digits starting with 2-6, single spaces or dashes allowed between digits, that pass
-               the Luhn check and stand alone (no letter or digit next to them); the last four stay
+card           13-19 digits in a row, or in 4-4-4-4 (Amex 4-6-5) groups split by one space or dash, with
+               an issuer's prefix and length (:func:`card_number`) and a valid Luhn check, standing alone:
+               no letter, digit, ``_``, ``-``, ``+`` or ``.`` glued on either side (``blk_-4532...``,
+               ``1.4532...`` are identifiers), nor another number in the same row; the last four stay
 secret_field   a decoded JSON/logfmt value (string or number) whose key ends in one of the pair words
 custom         matches of the configured ``mask_patterns`` regex (its ``secret`` group if it has one)
 ============== ===============================================================================
@@ -73,7 +75,13 @@ _PEM_RE: Final = re.compile(
 )
 _PEM_BEGIN: Final = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END: Final = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
-_CARD_RE: Final = re.compile(r"(?<![0-9A-Za-z])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
+# A card number stands alone: 13-19 digits in a row, or 4-4-4-4 (Amex 4-6-5) groups with one space or
+# dash between them, and no letter, digit, "_", "-", "+" or "." (but a full stop) glued on either side.
+_CARD_RE: Final = re.compile(
+    r"(?<![\w.+-])"
+    r"(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}|3[47][0-9]{2}([ -])[0-9]{6}\2[0-9]{5})"
+    r"(?![\w+-]|\.\w)"
+)
 _SECRET_KEY: Final = re.compile(rf"(?:{_WORDS})\Z", re.IGNORECASE)
 
 # bytes.translate table: digits -> "0", everything else -> "x" (spaces and dashes are deleted).
@@ -124,11 +132,42 @@ def _pair_value(found: set[str]) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+def card_number(digits: str) -> bool:
+    """True if the digits can be a payment card number: an issuer's prefix, its length, and the Luhn check.
+
+    Prefixes and lengths of the ISO/IEC 7812 issuer ranges in use: Visa 4 (13, 16, 19 digits), Mastercard
+    51-55 and 2221-2720 (16), Amex 34 and 37 (15), Diners 30-305, 36, 38, 39 and JCB 3528-3589 (14-19),
+    Mir 2200-2204, Maestro 50 and 56-58, Discover, UnionPay and the rest of 6 (16-19).
+    """
+    size = len(digits)
+    if not 13 <= size <= 19 or not digits.isascii() or not digits.isdigit():
+        return False
+    two, four = int(digits[:2]), int(digits[:4])
+    if digits[0] == "4":
+        fits = size in (13, 16, 19)
+    elif 51 <= two <= 55 or 2221 <= four <= 2720:
+        fits = size == 16
+    elif two in (34, 37):
+        fits = size == 15
+    elif two in (36, 38, 39) or 300 <= four // 10 <= 305 or 3528 <= four <= 3589:
+        fits = size >= 14
+    else:
+        fits = digits[0] == "6" or 2200 <= four <= 2204 or two in (50, 56, 57, 58)
+        fits = fits and size >= 16
+    return fits and luhn(digits)
+
+
 def _card(found: set[str]) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
         text = match.group(0)
+        if text[4] == " ":  # a row of numbers is not a card: "1 2345 6789 0123 4567 8"
+            start, end, line = match.start(), match.end(), match.string
+            if start > 1 and line[start - 2].isdigit() and line[start - 1] == " ":
+                return text
+            if line[end : end + 1] == " " and line[end + 1 : end + 2].isdigit():
+                return text
         digits = text.replace(" ", "").replace("-", "")
-        if not luhn(digits):
+        if not card_number(digits):
             return text
         found.add("card")
         return MASK + digits[-4:]

@@ -12,7 +12,7 @@ import pytest
 
 from logfleet.errors import ConfigError
 from processor.events import MAX_KEY_BLOCK_LINES, EventBuilder
-from processor.masking import MASK, Masker, luhn
+from processor.masking import MASK, Masker, card_number, luhn
 from processor.parse import parse_line
 from processor.policy import PolicyResolver
 from tests.processor.mix import mix_lines
@@ -119,6 +119,61 @@ def test_lookalikes_are_not_masked(line: str) -> None:
     assert masker.mask_line(line, parsed) == line
     assert orjson.dumps(parsed.fields) == before
     assert not masker.lines_masked
+
+
+# Numbers that hold a Luhn-valid run of digits but are no card: identifiers, timestamps, counters.
+CARD_LOOKALIKES = [
+    "INFO dfs.DataNode$PacketResponder: PacketResponder 0 for block blk_-4532015112830366 terminating",
+    "INFO dfs.FSDataset: Deleting block blk_4532015112830366 file /data/current/blk_4532015112830366",
+    "ratio 1.4532015112830366 after 3 rounds",
+    "seen id4532015112830366 and 4532015112830366x and 4532015112830366_1",
+    "v=4532015112830366.7 +4532015112830366",
+    "01-17 09:21:44.531 1702 1820 I ActivityManager: Start proc",
+    "03-17 16:14:22.502 28601 28601 V AudioManager: playSoundEffect",
+    "REPORT : 7024 5015 150454 240",
+    "counts 1 4111 1111 1111 1111 and 4111 1111 1111 1111 2",  # a row of numbers
+    "4111-1111 1111-1111 mixed separators",
+    "4111  1111  1111  1111 double spaces",
+    "offset 5555555555554444000",  # Luhn-valid, but Mastercard numbers have 16 digits
+    "epoch 1709294400123452 and 2721294400123454",  # Luhn-valid, but no issuer has these prefixes
+]
+
+
+@pytest.mark.parametrize("line", CARD_LOOKALIKES)
+def test_numbers_that_are_no_card_are_kept(line: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == line
+    assert not found
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("card 4111 1111 1111 1111 ok", "card ***1111 ok"),
+        ("card 4111-1111-1111-1111.", "card ***1111."),
+        ("paid with 4532015112830366.", "paid with ***0366."),
+        ('{"pan":"4532015112830366"}', '{"pan":"***0366"}'),
+        ("pan=5555555555554444&x=1", "pan=***4444&x=1"),
+        ("amex 3782 822463 10005 ok", "amex ***0005 ok"),
+        ("amex 378282246310005", "amex ***0005"),
+        ("diners 30569309025904 jcb 3530111333300000", "diners ***5904 jcb ***0000"),
+        ("unionpay 6200000000000005 mc2 2223003122003222", "unionpay ***0005 mc2 ***3222"),
+        ("(4222222222222)", "(***2222)"),
+    ],
+)
+def test_card_numbers_where_a_card_can_stand_are_masked(line: str, masked: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == masked
+    assert found == {"card"}
+
+
+def test_card_number_needs_an_issuer_prefix_and_length() -> None:
+    assert card_number("4111111111111111")
+    assert card_number("378282246310005")
+    assert not card_number("3782822463100050")  # Amex has 15 digits
+    assert not card_number("5555555555554444000")  # Mastercard has 16
+    assert not card_number("1234567812345670")  # Luhn-valid, but no issuer starts with 1
+    assert not card_number("7111111111111114")
 
 
 def test_luhn() -> None:
