@@ -6,12 +6,14 @@ Masked by default (each kind counted in :attr:`Masker.lines_masked`, one per lin
 kind           what, and what is kept
 ============== ===============================================================================
 url_password   ``scheme://user:PASSWORD@host`` (also ``:\\/\\/`` as JSON writes it); the user stays
-pair           ``password=``, ``passwd=``, ``secret=``, ``token=``, ``api_key=`` (``api-key``, ``apikey``)
-               and keys ending in them (``db_password``, ``access_token``), with ``=`` or ``:``, in
-               prose, logfmt (quoted values too), JSON (``"password": "..."``, numbers too) and
-               JSON-escaped quotes; the key stays
-bearer         ``Bearer TOKEN`` (8 characters or more), as in ``Authorization: Bearer ...``
-basic_auth     ``Authorization: Basic CREDENTIALS``
+pair           ``password``, ``passwd``, ``secret``, ``secret_key``, ``secret_access_key``, ``token``,
+               ``api_key`` (``api-key``, ``apikey``) and keys ending in them (``db_password``,
+               ``X-Api-Key``, ``accessToken``; not glued to a lower-case word: ``chpasswd``), then
+               ``=``, ``=>`` or ``:``, in prose, logfmt, YAML, JSON (numbers too) and JSON-escaped
+               quotes, when the value is a credential (:func:`credential`): not ``null``, ``***``,
+               ``<redacted>``, ``${VAR}``, code (``Token{...}``), a URL, a name, a path; the key stays
+bearer         ``Bearer TOKEN`` when the token is a credential (``Bearer eyJ...``, not ``bearer of``)
+basic_auth     ``Authorization: Basic CREDENTIALS`` when they decode to ``user:password``
 aws_key        AWS access key ids ``AKIA``/``ASIA`` + 16 upper-case letters or digits; the prefix stays
 private_key    PEM ``-----BEGIN ... PRIVATE KEY-----`` blocks (to the end of the text if unterminated);
                the BEGIN/END lines stay. A block printed over several lines (``cat key.pem``)
@@ -21,7 +23,7 @@ card           13-19 digits in a row, or in 4-4-4-4 (Amex 4-6-5) groups split by
                an issuer's prefix and length (:func:`card_number`) and a valid Luhn check, standing alone:
                no letter, digit, ``_``, ``-``, ``+`` or ``.`` glued on either side (``blk_-4532...``,
                ``1.4532...`` are identifiers), nor another number in the same row; the last four stay
-secret_field   a decoded JSON/logfmt value (string or number) whose key ends in one of the pair words
+secret_field   a decoded JSON/logfmt value (string or number) that is a credential, under a pair's key
 custom         matches of the configured ``mask_patterns`` regex (its ``secret`` group if it has one)
 ============== ===============================================================================
 
@@ -37,6 +39,7 @@ JSON line is re-encoded from the masked decoded object, and for other formats it
 
 from __future__ import annotations
 
+import base64
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -59,16 +62,36 @@ _CUSTOM: Final = 64
 _DECODING: Final = frozenset({"json", "logfmt"})  # formats whose values are unescaped when parsed
 
 _URL_AUTH: Final = re.compile(r"""(:\\?/\\?/[^:/?#@\s"'\\]*:)([^/?#\s"'\\]+)@""")
-_WORDS: Final = r"passw(?:or)?d|secret|token|api[_-]?key"
+# A key that names a secret: one of these words alone or ending a longer key (db_password, X-Api-Key,
+# accessToken), but not glued to the lower-case word before it (chpasswd, wtoken).
+_WORDS: Final = r"passw(?:or)?d|secret(?:[_-]?(?:access[_-]?)?key)?|token|api[_-]?key"
+_KEY: Final = rf"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))((?i:{_WORDS}))"
 _PAIR_RE: Final = re.compile(
-    rf"""(?:{_WORDS})(?:\\?["'])?\s*(?:=|:\s*)"""
-    r"""(\\"(?:[^"\\]|\\[^"])+\\"|"(?:[^"\\\n]|\\.)+"|'[^'\n]+'|(?!(?:null|true|false)\b)[^\s"',;&{}\[\])\\]+)""",
-    re.IGNORECASE,
+    _KEY + r"""(\\?["'])?([ \t]*:[ \t]*|=>?|[ \t]+=>?[ \t]+)"""
+    r"""(\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"'`,;&{}\[\]()<>\\]+)"""
 )
-_BEARER: Final = re.compile(r"(?i:bearer)\s+([A-Za-z0-9\-._~+/]{8,}=*)")
+_SECRET_KEY: Final = re.compile(_KEY + r"\Z")
+_BEARER: Final = re.compile(r"(?<![A-Za-z])(?i:bearer)\s+([A-Za-z0-9\-._~+/]{8,}=*)")
 _BASIC: Final = re.compile(
     r"""(?i:authorization)(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?i:basic)\s+([A-Za-z0-9+/]{4,}=*)"""
 )
+# What a value is when it is no credential: a word that says there is none, a placeholder or template,
+# or (checked where the key or the layout leaves doubt) code, a name, a path, a date or an address.
+_PLACEHOLDER: Final = re.compile(
+    r"(?i:null|nil|none|true|false|undefined|empty|unset|n/a|na|redacted|masked|hidden|removed|filtered|omitted"
+    r"|sensitive|invalid|incorrect|wrong|expired|missing|required|changed|reset|ok|yes|no)"
+    r"|[*xX#.?_-]+|[<\[{(].*|\$\{.*|\$[A-Za-z_]\w*|%[sdvr]?|\{\{.*",
+    re.DOTALL,
+)
+_NOT_A_CREDENTIAL: Final = re.compile(
+    r"[A-Za-z_$][\w$]*(?:\.[\w$]+)*[{(\[<]"  # code: Token{...}, Foo(...)
+    r"|[a-z]+\.[a-z]"  # a dotted name: com.apple.xpc, android.os.BinderProxy@2bd79ce, db.internal
+    r"|[A-Z]\w*@[0-9a-f]{5,8}\Z"  # an object's identity: BinderProxy@2bd79ce
+    r"|[\w.+-]+@[\w-]+\.[\w.]+\Z"  # an e-mail address
+    r"|\.{0,2}/|~/"  # a path
+    r"|[0-9]+(?:[.:/-][0-9]+)+\Z"  # a date, a time, a version, an address
+)
+_SYMBOLS: Final = frozenset("!@#$%^&*+=?~")
 _AWS_RE: Final = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)([A-Z0-9]{16})(?![A-Z0-9])")
 _PEM_RE: Final = re.compile(
     r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(.+?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
@@ -82,7 +105,6 @@ _CARD_RE: Final = re.compile(
     r"(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}|3[47][0-9]{2}([ -])[0-9]{6}\2[0-9]{5})"
     r"(?![\w+-]|\.\w)"
 )
-_SECRET_KEY: Final = re.compile(rf"(?:{_WORDS})\Z", re.IGNORECASE)
 
 # bytes.translate table: digits -> "0", everything else -> "x" (spaces and dashes are deleted).
 _DIGIT_TABLE: Final = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
@@ -117,17 +139,80 @@ def _keep_group(kind: str, found: set[str], group: int = 1) -> Callable[[re.Matc
     return replace
 
 
+def credential(value: str, password: bool = False, loose: bool = False) -> bool:
+    """True if ``value``, given for a key that names a secret, looks like a credential.
+
+    ``password``: the key names a password, whose value is taken as it is (any length or shape) unless
+    it says there is none (``null``, ``<redacted>``, ``***``, ``${DB_PASSWORD}``). ``loose``: the value
+    stands after ``key: `` or ``key = `` unquoted, as in prose or YAML. Other keys' values, and loose
+    ones, must also look like one: 8 characters or more (6 for a password), no spaces, not code, a
+    name, a path, a URL, a date or an address, and a digit in them, a symbol, or a random mix of cases.
+    """
+    if not value or _PLACEHOLDER.fullmatch(value) or "://" in value:
+        return False
+    if password and not loose:
+        return True
+    if len(value) < (6 if password else 8) or " " in value or _NOT_A_CREDENTIAL.match(value):
+        return False
+    if any(char.isdigit() for char in value) or not _SYMBOLS.isdisjoint(value):
+        return True
+    upper = sum(char.isupper() for char in value)
+    return len(value) >= 20 and len(value) // 4 <= upper <= len(value) * 3 // 4
+
+
 def _pair_value(found: set[str]) -> Callable[[re.Match[str]], str]:
     def replace(match: re.Match[str]) -> str:
-        found.add("pair")
-        value = match.group(1)
+        value = match.group(4)
         if value.startswith('\\"'):
-            masked = '\\"' + MASK + '\\"'
+            inner, quote = value[2:-2], '\\"'
         elif value[0] in "\"'":
-            masked = value[0] + MASK + value[0]
+            inner, quote = value[1:-1], value[0]
         else:
-            masked = MASK
-        return match.group(0)[: match.start(1) - match.start()] + masked
+            rest = match.string[match.end() : match.end() + 2]
+            if rest[:1] in ("{", "(", "[", "<") or rest == " {":  # code: Token{...}, Token { kind: ... }
+                return match.group(0)
+            inner, quote = value.rstrip(".:"), ""
+        loose = not quote and (" " in match.group(3) or "\t" in match.group(3))
+        if not credential(inner, match.group(1)[0] in "pP", loose):
+            return match.group(0)
+        found.add("pair")
+        kept = match.group(0)[: match.start(4) - match.start()]
+        return kept + quote + MASK + (quote or value[len(inner) :])
+
+    return replace
+
+
+def _url_password(found: set[str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        if _PLACEHOLDER.fullmatch(match.group(2)):  # scheme://user:***@host, scheme://:${PASSWORD}@host
+            return match.group(0)
+        found.add("url_password")
+        return match.group(1) + MASK + "@"
+
+    return replace
+
+
+def _bearer(found: set[str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        if not credential(match.group(1), loose=True):
+            return match.group(0)
+        found.add("bearer")
+        return match.group(0)[: match.start(1) - match.start()] + MASK
+
+    return replace
+
+
+def _basic(found: set[str]) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        value = match.group(1)
+        try:  # Basic credentials are base64 of "user:password"
+            decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+        except ValueError:
+            return match.group(0)
+        if b":" not in decoded:
+            return match.group(0)
+        found.add("basic_auth")
+        return match.group(0)[: match.start(1) - match.start()] + MASK
 
     return replace
 
@@ -187,7 +272,7 @@ class Masker:
         if self.extra is not None and self.extra_group:
             self.extra_group = self.extra.groupindex["secret"]
         self.lines_masked: Counter[str] = Counter()
-        self._secret_keys: dict[str, bool] = {}
+        self._secret_keys: dict[str, int] = {}
 
     def triggers(self, text: str) -> int:
         """Bit flags of the secret families that might be in ``text`` (0 for almost every line).
@@ -222,10 +307,10 @@ class Masker:
         if flags & _PEM:
             text = _PEM_RE.sub(_keep_group("private_key", found, 2), text)
         if flags & _URL:
-            text = _URL_AUTH.sub(_keep_group("url_password", found, 2), text)
+            text = _URL_AUTH.sub(_url_password(found), text)
         if flags & _AUTH:
-            text = _BEARER.sub(_keep_group("bearer", found), text)
-            text = _BASIC.sub(_keep_group("basic_auth", found), text)
+            text = _BEARER.sub(_bearer(found), text)
+            text = _BASIC.sub(_basic(found), text)
         if flags & _PAIR:
             text = _PAIR_RE.sub(_pair_value(found), text)
         if flags & _AWS:
@@ -244,7 +329,8 @@ class Masker:
             if isinstance(node, dict):
                 for key, value in list(node.items()):
                     kind = type(value)
-                    if (kind is str or kind is int or kind is float) and value != "" and self._is_secret_key(key):
+                    named = self._secret_key(key) if kind is str or kind is int or kind is float else 0
+                    if named and credential(str(value), named == 2):
                         node[key] = MASK
                         found.add("secret_field")
                     elif kind is str or kind is int:
@@ -324,10 +410,12 @@ class Masker:
         rest = text[end.start() :]
         return MASK + self.mask_text(rest, set()), False
 
-    def _is_secret_key(self, key: str) -> bool:
+    def _secret_key(self, key: str) -> int:
+        """0 if ``key`` names no secret, 2 if it names a password, 1 for another secret."""
         known = self._secret_keys.get(key)
         if known is None:
-            known = _SECRET_KEY.search(key) is not None
+            match = _SECRET_KEY.search(key)
+            known = 0 if match is None else 2 if match.group(1)[0] in "pP" else 1
             if len(self._secret_keys) > 10_000:
                 self._secret_keys.clear()
             self._secret_keys[key] = known

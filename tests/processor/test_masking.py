@@ -12,7 +12,7 @@ import pytest
 
 from logfleet.errors import ConfigError
 from processor.events import MAX_KEY_BLOCK_LINES, EventBuilder
-from processor.masking import MASK, Masker, card_number, luhn
+from processor.masking import MASK, Masker, card_number, credential, luhn
 from processor.parse import parse_line
 from processor.policy import PolicyResolver
 from tests.processor.mix import mix_lines
@@ -119,6 +119,89 @@ def test_lookalikes_are_not_masked(line: str) -> None:
     assert masker.mask_line(line, parsed) == line
     assert orjson.dumps(parsed.fields) == before
     assert not masker.lines_masked
+
+
+# A key that names a secret, followed by something that is no credential: code, prose, placeholders.
+PAIR_LOOKALIKES = [
+    "V WindowManager: Skipping AppWindowToken{df0798e token=Token{78af589 ActivityRecord{3b04890 u0 a/.B t7}}}",
+    "Cannot assign container Container: [Priority: 20, Token: Token { kind: ContainerToken, service: h:1 }, ]",
+    "E0301 reflector.go:138] Failed to watch *v1.Secret: Get https://10.96.0.1:443/api/v1/secrets?limit=500",
+    "password: null",
+    '{"msg": "login", "password": null, "token": "", "secret": "<redacted>", "api_key": "********"}',
+    "secret=<redacted> token=[FILTERED] api_key=%s password=${DB_PASSWORD} passwd=$PASSWD",
+    "Password: ******",
+    "the token is invalid",
+    "password reset requested for user bob",
+    "token: expired, password: incorrect",
+    "W ActivityManager: Bad activity token: android.os.BinderProxy@2bd79ce",
+    "UserEventAgent: Could not get event name for stream/token: com.apple.xpc.activity/4505: 132: stale data",
+    'chpasswd[30938]: pam_unix(chpasswd:chauthtok): user "bob" does not exist in /etc/passwd',
+    "sudo: ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; COMMAND=/usr/bin/apt",
+    "reading token: /var/run/secrets/kubernetes.io/serviceaccount/token",
+    "mounted secret: my-app-secret",
+    "Authorization: Bearer token-not-set",
+    'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
+    "Authorization: Basic realm",
+    "connect postgres://app:${DB_PASSWORD}@db/shop and redis://u:***@cache:6379",
+]
+
+
+@pytest.mark.parametrize("line", PAIR_LOOKALIKES)
+def test_pairs_whose_value_is_no_credential_are_kept(line: str) -> None:
+    masker = Masker()
+    parsed = parse_line(line)
+    before = orjson.dumps(parsed.fields)
+    assert masker.mask_line(line, parsed) == line
+    assert orjson.dumps(parsed.fields) == before
+    assert not masker.lines_masked
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("password=hunter2", "password=***"),
+        ("login password=changeme user=bob", "login password=*** user=bob"),
+        ("password: hunter2", "password: ***"),
+        ("password = hunter2.", "password = ***."),
+        ('"password" => "pa$$word"', '"password" => "***"'),
+        ("MYSQL_ROOT_PASSWORD=s3cr3t", "MYSQL_ROOT_PASSWORD=***"),
+        ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=***"),
+        ("SECRET_KEY=django-insecure-4x7!k", "SECRET_KEY=***"),
+        ("accessToken=9f8e7d6c5b4a3f2e", "accessToken=***"),
+        ('{"clientSecret":"abcDEF123"}', '{"clientSecret":"***"}'),
+        ("X-Auth-Token: 2f7c1a9e-5b3d-4e8f-9a1c-0d6e2b4f8a7c", "X-Auth-Token: ***"),
+        ('"api_key": "AKIAIOSFODNN7EXAMPLE"', '"api_key": "***"'),
+        ("GET /hook?token=tok_8c1d55aa&page=2", "GET /hook?token=***&page=2"),
+        ('db_password: "correct horse battery staple"', 'db_password: "***"'),
+    ],
+)
+def test_pairs_whose_value_is_a_credential_are_masked(line: str, masked: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == masked
+    assert found == {"pair"}
+
+
+def test_what_a_credential_looks_like() -> None:
+    assert credential("hunter2", password=True)
+    assert credential("changeme", password=True)
+    assert not credential("changeme")  # a token or a secret is no plain word
+    assert credential("tok_9f8e7d6c5b4a") and credential("9876543210123")
+    assert credential("kXbQzPwRtYmNvLsJhGfD")  # letters only, but a random mix of cases
+    assert not credential("ContainerTokenIdentifier")
+    assert credential("hunter2", password=True, loose=True)  # password: hunter2
+    assert not credential("Get", password=True, loose=True)  # Password: Get https://...
+    for placeholder in ["null", "None", "true", "***", "xxxxxxxx", "<redacted>", "[FILTERED]", "${SECRET}", "%s"]:
+        assert not credential(placeholder, password=True)
+    for other in ["android.os.BinderProxy@2bd79ce", "/etc/passwd", "https://example.com/x1", "2024-03-01"]:
+        assert not credential(other)
+
+
+def test_a_header_with_basic_credentials_is_masked_only_when_they_decode_to_user_and_password() -> None:
+    found: set[str] = set()
+    masker = Masker()
+    assert masker.mask_text("Authorization: Basic dXNlcjpwYXNz", found) == "Authorization: Basic ***"
+    assert masker.mask_text("Authorization: Basic YWxhZGRpbg==", found) == "Authorization: Basic YWxhZGRpbg=="
+    assert found == {"basic_auth"}
 
 
 # Numbers that hold a Luhn-valid run of digits but are no card: identifiers, timestamps, counters.
