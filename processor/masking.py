@@ -1,40 +1,34 @@
-"""Secret masking: credentials found in a line are replaced by ``***`` before anything leaves the processor.
+"""Secret masking: credentials in a line become ``***`` before anything leaves the processor, while
+identifiers, counters, code and prose that merely look like them (``blk_-4532015112830366``,
+``token=Token{...}``, ``password: null``) stay as they are. Each kind masked is counted in
+:attr:`Masker.lines_masked`, once per line that had it:
 
-Masked by default (each kind counted in :attr:`Masker.lines_masked`, one per line that had it):
-
-============== ===============================================================================
-kind           what, and what is kept
-============== ===============================================================================
-url_password   ``scheme://user:PASSWORD@host`` (also ``:\\/\\/`` as JSON writes it); the user stays
-pair           ``password``, ``passwd``, ``secret``, ``secret_key``, ``secret_access_key``, ``token``,
-               ``api_key`` (``api-key``, ``apikey``) and keys ending in them (``db_password``,
-               ``X-Api-Key``, ``accessToken``; not glued to a lower-case word: ``chpasswd``), then
-               ``=``, ``=>`` or ``:``, in prose, logfmt, YAML, JSON (numbers too) and JSON-escaped
-               quotes, when the value is a credential (:func:`credential`): not ``null``, ``***``,
-               ``<redacted>``, ``${VAR}``, code (``Token{...}``), a URL, a name, a path; the key stays
-bearer         ``Bearer TOKEN`` when the token is a credential (``Bearer eyJ...``, not ``bearer of``)
-basic_auth     ``Authorization: Basic CREDENTIALS`` when they decode to ``user:password``
-aws_key        AWS access key ids ``AKIA``/``ASIA`` + 16 upper-case letters or digits; the prefix stays
-private_key    PEM ``-----BEGIN ... PRIVATE KEY-----`` blocks (to the end of the text if unterminated);
-               the BEGIN/END lines stay. A block printed over several lines (``cat key.pem``)
-               is followed across lines with :meth:`Masker.block_opens` and
-               :meth:`Masker.inside_block`: the lines between BEGIN and END (100 at most) become ``***``
-card           13-19 digits in a row, or in 4-4-4-4 (Amex 4-6-5) groups split by one space or dash, with
-               an issuer's prefix and length (:func:`card_number`) and a valid Luhn check, standing alone:
-               no letter, digit, ``_``, ``-``, ``+`` or ``.`` glued on either side (``blk_-4532...``,
-               ``1.4532...`` are identifiers), nor another number in the same row; the last four stay
-secret_field   a decoded JSON/logfmt value (string or number) that is a credential, under a pair's key
-custom         matches of the configured ``mask_patterns`` regex (its ``secret`` group if it has one)
-============== ===============================================================================
-
-Speed: most lines hold no secret, so a pre-check decides which of the regexes could match at all:
-the line is lower-cased once and tested with about ten substring tests, plus one ``bytes.translate``
-that exposes runs of 13 digits for the card check. Only the families it flags run, and the parsed
-fields are walked only when the raw text held a secret (or escapes that decoding turns into text).
-
-Decoding can reveal what the raw text hides (``\\u0070assword``, ``:\\/\\/``), so when a line holds
-such escapes the decoded values are checked as well; if they held a secret, ``event.original`` of a
-JSON line is re-encoded from the masked decoded object, and for other formats it is left out.
+============ =================================================================================
+kind         what, and what is kept
+============ =================================================================================
+url_password ``scheme://user:PASSWORD@host`` (also ``:\\/\\/``), unless a placeholder; the user stays
+pair         a key that is or ends in ``password``, ``passwd``, ``secret``, ``secret_key``,
+             ``secret_access_key``, ``token`` or ``api_key`` (``db_password``, ``X-Api-Key``,
+             ``accessToken``; not glued to a lower-case word: ``chpasswd``), then ``=``, ``=>`` or ``:``
+             (prose, logfmt, YAML, JSON, escaped JSON) and a value that is a credential
+             (:func:`credential`); the key stays
+bearer       ``Bearer TOKEN`` when the token is a credential
+basic_auth   ``Authorization: Basic CREDENTIALS`` that decode to ``user:password``
+aws_key      AWS access key ids, ``AKIA``/``ASIA`` + 16 upper-case letters or digits; the prefix stays
+api_token    anywhere: GitHub (``ghp_``, ``gho_``, ``ghu_``, ``ghs_``, ``ghr_``, ``github_pat_``),
+             Stripe secret and restricted (``sk_``/``rk_`` + ``live_``/``test_``), Slack (``xoxb-``
+             and the like, ``xapp-``) and npm (``npm_``) tokens; the prefix stays
+jwt          anywhere: JSON Web Tokens (``eyJ`` header ``.`` ``eyJ`` payload ``.`` signature)
+private_key  PEM ``-----BEGIN ... PRIVATE KEY-----`` blocks, to the END line or the end of the text;
+             BEGIN and END stay. A block printed line by line is followed with :meth:`Masker.block_opens`
+             and :meth:`Masker.inside_block`: up to 100 lines between BEGIN and END become ``***``
+card         13-19 digits in a row, or 4-4-4-4 (Amex 4-6-5) groups split by one space or dash, with an
+             issuer's prefix and length and a valid Luhn check (:func:`card_number`), standing alone:
+             no letter, digit, ``_``, ``-``, ``+`` or ``.`` glued on, nor in a row of numbers; the last
+             four stay
+secret_field a decoded JSON/logfmt value (string or number) that is a credential, under a pair's key
+custom       matches of the configured ``mask_patterns`` regex (its ``secret`` group if it has one)
+============ =================================================================================
 """
 
 from __future__ import annotations
@@ -52,13 +46,7 @@ from processor.parse import Parsed
 
 MASK: Final = "***"
 
-_URL: Final = 1
-_PAIR: Final = 2
-_AUTH: Final = 4
-_AWS: Final = 8
-_PEM: Final = 16
-_CARD: Final = 32
-_CUSTOM: Final = 64
+_URL, _PAIR, _AUTH, _AWS, _PEM, _CARD, _CUSTOM, _TOKEN = 1, 2, 4, 8, 16, 32, 64, 128  # families' flags
 _DECODING: Final = frozenset({"json", "logfmt"})  # formats whose values are unescaped when parsed
 
 _URL_AUTH: Final = re.compile(r"""(:\\?/\\?/[^:/?#@\s"'\\]*:)([^/?#\s"'\\]+)@""")
@@ -93,6 +81,15 @@ _NOT_A_CREDENTIAL: Final = re.compile(
 )
 _SYMBOLS: Final = frozenset("!@#$%^&*+=?~")
 _AWS_RE: Final = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)([A-Z0-9]{16})(?![A-Z0-9])")
+# Tokens whose prefix says what they are (GitHub, Stripe secret and restricted keys, Slack, npm)
+# and JSON Web Tokens (a base64url JSON header and payload, both starting "eyJ", and a signature).
+_TOKEN_RE: Final = re.compile(
+    r"(?<![A-Za-z0-9_])(gh[pousr]_|github_pat_|[rs]k_(?:live|test)_|xox[abeoprs]-|xapp-|npm_)"
+    r"([A-Za-z0-9_-]{10,})"
+)
+_TOKEN_BODY: Final = {"gh": 36, "gi": 50, "np": 36}  # shortest body by prefix; others 10
+_JWT_RE: Final = re.compile(r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*")
+_TOKEN_HINT: Final = re.compile(r"_(?:(?<=gh[pousr]_|npm_|pat_)|(?<=k_live_|k_test_))")
 _PEM_RE: Final = re.compile(
     r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(.+?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
 )
@@ -100,9 +97,9 @@ _PEM_BEGIN: Final = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END: Final = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 # A card number stands alone: 13-19 digits in a row, or 4-4-4-4 (Amex 4-6-5) groups with one space or
 # dash between them, and no letter, digit, "_", "-", "+" or "." (but a full stop) glued on either side.
-_CARD_RE: Final = re.compile(
-    r"(?<![\w.+-])"
-    r"(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}|3[47][0-9]{2}([ -])[0-9]{6}\2[0-9]{5})"
+_CARD_RE: Final = re.compile(  # starts with [2-6], not the look-behind, so that re can skip ahead fast
+    r"[2-6](?<![\w.+-][2-6])"
+    r"(?:[0-9]{12,18}|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}|(?<=3)[47][0-9]{2}([ -])[0-9]{6}\2[0-9]{5})"
     r"(?![\w+-]|\.\w)"
 )
 
@@ -124,10 +121,14 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _keep_group(kind: str, found: set[str], group: int = 1) -> Callable[[re.Match[str]], str]:
-    """A replacement that masks one group of the match and keeps the rest."""
+def _masked(
+    kind: str, found: set[str], group: int = 1, accept: Callable[[re.Match[str]], bool] | None = None
+) -> Callable[[re.Match[str]], str]:
+    """A replacement that masks one group of the match and keeps the rest, if ``accept`` takes the match."""
 
     def replace(match: re.Match[str]) -> str:
+        if accept is not None and not accept(match):
+            return match.group(0)
         found.add(kind)
         start, end = match.span(group)
         if start < 0:  # the group did not take part in this match: mask all of it
@@ -148,7 +149,7 @@ def credential(value: str, password: bool = False, loose: bool = False) -> bool:
     ones, must also look like one: 8 characters or more (6 for a password), no spaces, not code, a
     name, a path, a URL, a date or an address, and a digit in them, a symbol, or a random mix of cases.
     """
-    if not value or _PLACEHOLDER.fullmatch(value) or "://" in value:
+    if not value or _PLACEHOLDER.fullmatch(value) or "://" in value or MASK in value:
         return False
     if password and not loose:
         return True
@@ -182,39 +183,22 @@ def _pair_value(found: set[str]) -> Callable[[re.Match[str]], str]:
     return replace
 
 
-def _url_password(found: set[str]) -> Callable[[re.Match[str]], str]:
-    def replace(match: re.Match[str]) -> str:
-        if _PLACEHOLDER.fullmatch(match.group(2)):  # scheme://user:***@host, scheme://:${PASSWORD}@host
-            return match.group(0)
-        found.add("url_password")
-        return match.group(1) + MASK + "@"
-
-    return replace
+def _not_placeholder(match: re.Match[str]) -> bool:
+    return _PLACEHOLDER.fullmatch(match.group(2)) is None  # scheme://user:***@host, ://:${PASSWORD}@
 
 
-def _bearer(found: set[str]) -> Callable[[re.Match[str]], str]:
-    def replace(match: re.Match[str]) -> str:
-        if not credential(match.group(1), loose=True):
-            return match.group(0)
-        found.add("bearer")
-        return match.group(0)[: match.start(1) - match.start()] + MASK
-
-    return replace
+def _known_token(match: re.Match[str]) -> bool:
+    body = match.group(2)
+    return len(body) >= _TOKEN_BODY.get(match.group(1)[:2], 10) and any(char.isdigit() for char in body)
 
 
-def _basic(found: set[str]) -> Callable[[re.Match[str]], str]:
-    def replace(match: re.Match[str]) -> str:
-        value = match.group(1)
-        try:  # Basic credentials are base64 of "user:password"
-            decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
-        except ValueError:
-            return match.group(0)
-        if b":" not in decoded:
-            return match.group(0)
-        found.add("basic_auth")
-        return match.group(0)[: match.start(1) - match.start()] + MASK
-
-    return replace
+def _basic_credentials(match: re.Match[str]) -> bool:
+    value = match.group(1)
+    try:  # Basic credentials are base64 of "user:password"
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except ValueError:
+        return False
+    return b":" in decoded
 
 
 def card_number(digits: str) -> bool:
@@ -277,11 +261,15 @@ class Masker:
     def triggers(self, text: str) -> int:
         """Bit flags of the secret families that might be in ``text`` (0 for almost every line).
 
-        Substring tests on ``str`` (measured: about 70 ns each on 100 characters, where ``in`` on
-        ``bytes`` takes 300 ns and a regex with alternatives several microseconds).
+        Most lines hold no secret, so only the families flagged here run their regexes. The tests are
+        ``in`` on ``str`` (about 70 ns on 100 characters, where ``in`` on ``bytes`` takes 300 ns and a
+        regex with alternatives several microseconds), one-character tests first where the needle is
+        rare, a regex only where it starts with a literal, and one ``bytes.translate`` that exposes runs
+        of 13 digits (spaces and dashes dropped) for the card check.
         """
         flags = 0
-        if "@" in text and ("://" in text or ":\\/\\/" in text):
+        at = text.rfind("@")  # a password in a URL has "://" before its "@" ("@timestamp" has not)
+        if at > 0 and ("://" in text[:at] or ":\\/\\/" in text[:at]):
             flags = _URL
         low = text.lower()
         if "passw" in low or "secret" in low or "token" in low or ("api" in low and "key" in low):
@@ -290,6 +278,12 @@ class Masker:
             flags |= _AUTH
         if "IA" in text and ("AKIA" in text or "ASIA" in text):
             flags |= _AWS
+        if (
+            ("J" in text and "eyJ" in text)
+            or ("x" in text and ("xox" in text or "xapp-" in text))
+            or _TOKEN_HINT.search(text) is not None
+        ):
+            flags |= _TOKEN
         if "PRIVATE KEY" in text:
             flags |= _PEM
         if text.encode("utf-8", "surrogatepass").translate(_DIGIT_TABLE, b" -").find(_THIRTEEN) >= 0:
@@ -305,20 +299,23 @@ class Masker:
         if not flags:
             return text
         if flags & _PEM:
-            text = _PEM_RE.sub(_keep_group("private_key", found, 2), text)
+            text = _PEM_RE.sub(_masked("private_key", found, 2), text)
         if flags & _URL:
-            text = _URL_AUTH.sub(_url_password(found), text)
+            text = _URL_AUTH.sub(_masked("url_password", found, 2, _not_placeholder), text)
         if flags & _AUTH:
-            text = _BEARER.sub(_bearer(found), text)
-            text = _BASIC.sub(_basic(found), text)
+            text = _BEARER.sub(_masked("bearer", found, 1, lambda match: credential(match.group(1), loose=True)), text)
+            text = _BASIC.sub(_masked("basic_auth", found, 1, _basic_credentials), text)
+        if flags & _TOKEN:
+            text = _TOKEN_RE.sub(_masked("api_token", found, 2, _known_token), text)
+            text = _JWT_RE.sub(_masked("jwt", found, 0), text)
         if flags & _PAIR:
             text = _PAIR_RE.sub(_pair_value(found), text)
         if flags & _AWS:
-            text = _AWS_RE.sub(_keep_group("aws_key", found), text)
+            text = _AWS_RE.sub(_masked("aws_key", found), text)
         if flags & _CARD:
             text = _CARD_RE.sub(_card(found), text)
         if flags & _CUSTOM and self.extra is not None:
-            text = self.extra.sub(_keep_group("custom", found, self.extra_group), text)
+            text = self.extra.sub(_masked("custom", found, self.extra_group), text)
         return text
 
     def mask_fields(self, fields: dict[str, Any], found: set[str]) -> None:
@@ -359,11 +356,13 @@ class Masker:
     def mask_line(self, text: str, parsed: Parsed) -> str | None:
         """Mask ``parsed.fields`` in place; returns the masked text to keep as ``event.original``, or None.
 
-        None means the original must be left out: decoding revealed a secret that escapes hid in the
-        raw text of a line that is not JSON (JSON lines are re-encoded from the masked object instead).
+        Decoding can reveal what the raw text hides (``\\u0070assword``, ``:\\/\\/``), so the decoded
+        values of a line with escapes are checked too, and the fields are walked only then or when the
+        raw text held a secret. None means the original must be left out: decoding revealed a secret
+        that escapes hid in a line that is not JSON (a JSON line is re-encoded from the masked object).
         """
         flags = self.triggers(text)
-        escaped = parsed.format in _DECODING and ("\\u" in text or "\\/" in text)
+        escaped = parsed.format in _DECODING and "\\" in text and ("\\u" in text or "\\/" in text)
         if not flags and not escaped:
             return text
         found: set[str] = set()

@@ -53,7 +53,9 @@ def processed(lines: list[str], policy: str = "warn", builder: EventBuilder | No
 
 def test_the_corpus_has_every_kind() -> None:
     kinds = {kind for kind, _, _ in ROWS}
-    assert kinds == {"url_password", "pair", "bearer", "basic_auth", "aws_key", "private_key", "card"}
+    assert kinds == {
+        *("url_password", "pair", "bearer", "basic_auth", "aws_key", "api_token", "jwt", "private_key", "card")
+    }
 
 
 @pytest.mark.parametrize(("kind", "secret", "line"), ROWS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(ROWS)])
@@ -202,6 +204,39 @@ def test_a_header_with_basic_credentials_is_masked_only_when_they_decode_to_user
     assert masker.mask_text("Authorization: Basic dXNlcjpwYXNz", found) == "Authorization: Basic ***"
     assert masker.mask_text("Authorization: Basic YWxhZGRpbg==", found) == "Authorization: Basic YWxhZGRpbg=="
     assert found == {"basic_auth"}
+
+
+@pytest.mark.parametrize(
+    ("line", "masked", "kind"),
+    [
+        ("clone o/r ghp_R8x2Kq9LmZ4tW7yB3nV6cP1sD5fH0jG2aE8u ok", "clone o/r ghp_*** ok", "api_token"),
+        ('{"t":"xoxp-2048163527-4096327054321-Zq8Yw7Xv6Ut5Sr4Q"}', '{"t":"xoxp-***"}', "api_token"),
+        ("key sk_live_51Hq7Zx2eZvKYlo2C0a1b2c3d4e5,", "key sk_live_***,", "api_token"),
+        ("npm_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2", "npm_***", "api_token"),
+        ("id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlF end", "id *** end", "jwt"),
+        ("unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0.", "unsigned ***", "jwt"),
+        ("aws AKIAIOSFODNN7EXAMPLE", "aws AKIA***", "aws_key"),
+    ],
+)
+def test_known_token_formats_are_masked_wherever_they_appear(line: str, masked: str, kind: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == masked
+    assert found == {kind}
+
+
+TOKEN_LOOKALIKES = [
+    "sk_test_environment ready, npm_install_timeout=30 task_test_results ghp_short",
+    "publishable pk_live_51Hq7Zx2eZvKYlo2C0a1b2c3d4e5 is no secret",
+    "xoxb-placeholder-token-here and eyJ alone and eyJhbGciOiJIUzI1NiJ9 without payload",
+    "branch gh_pages_2024_build and my_github_pat_env",
+]
+
+
+@pytest.mark.parametrize("line", TOKEN_LOOKALIKES)
+def test_token_lookalikes_are_kept(line: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == line
+    assert not found
 
 
 # Numbers that hold a Luhn-valid run of digits but are no card: identifiers, timestamps, counters.
