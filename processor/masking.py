@@ -11,7 +11,7 @@ pair         a key that is or ends in ``password``, ``passwd``, ``secret``, ``se
              ``secret_access_key``, ``token`` or ``api_key`` (``db_password``, ``X-Api-Key``,
              ``accessToken``; not glued to a lower-case word: ``chpasswd``), then ``=``, ``=>`` or ``:``
              (prose, logfmt, YAML, JSON, escaped JSON) and a value that is a credential
-             (:func:`credential`); the key stays
+             (:func:`credential`: a password assigned with ``=`` or quoted is taken as it is); the key stays
 bearer       ``Bearer TOKEN`` when the token is a credential
 basic_auth   ``Authorization: Basic CREDENTIALS`` that decode to ``user:password``
 aws_key      AWS access key ids, ``AKIA``/``ASIA`` + 16 upper-case letters or digits; the prefix stays
@@ -66,9 +66,9 @@ _BASIC: Final = re.compile(
 # What a value is when it is no credential: a word that says there is none, a placeholder or template,
 # or (checked where the key or the layout leaves doubt) code, a name, a path, a date or an address.
 _PLACEHOLDER: Final = re.compile(
-    r"(?i:null|nil|none|true|false|undefined|empty|unset|n/a|na|redacted|masked|hidden|removed|filtered|omitted"
-    r"|sensitive|invalid|incorrect|wrong|expired|missing|required|changed|reset|ok|yes|no)"
-    r"|[*xX#.?_-]+|[<\[{(].*|\$\{.*|\$[A-Za-z_]\w*|%[sdvr]?|\{\{.*",
+    r"[^A-Za-z0-9]*(?i:null|nil|none|true|false|undefined|empty|unset|n/a|na|redacted|masked|hidden|removed"
+    r"|filtered|omitted|sensitive|invalid|incorrect|wrong|expired|missing|required|changed|reset|ok|yes|no)"
+    r"[^A-Za-z0-9]*|[*xX#.?_-]+|[<\[{(].*|\$\{.*|\$[A-Za-z_]\w*|%[sdvr]?|\{\{.*",
     re.DOTALL,
 )
 _NOT_A_CREDENTIAL: Final = re.compile(
@@ -144,10 +144,11 @@ def credential(value: str, password: bool = False, loose: bool = False) -> bool:
     """True if ``value``, given for a key that names a secret, looks like a credential.
 
     ``password``: the key names a password, whose value is taken as it is (any length or shape) unless
-    it says there is none (``null``, ``<redacted>``, ``***``, ``${DB_PASSWORD}``). ``loose``: the value
-    stands after ``key: `` or ``key = `` unquoted, as in prose or YAML. Other keys' values, and loose
-    ones, must also look like one: 8 characters or more (6 for a password), no spaces, not code, a
-    name, a path, a URL, a date or an address, and a digit in them, a symbol, or a random mix of cases.
+    it says there is none (``null``, ``__REDACTED__``, ``***``, ``${DB_PASSWORD}``). ``loose``: the
+    value is unquoted after ``key:`` or ``key = ``, as in prose, YAML or labels (``pam_unix(gdm-password:
+    session)``), not assigned with ``key=value``. Other keys' values, and loose ones, must also look
+    like one: 8 characters or more (6 for a password), no spaces, not code, a name, a path, a URL, a
+    date or an address, and a digit in them, a symbol, or a random mix of cases.
     """
     if not value or _PLACEHOLDER.fullmatch(value) or "://" in value or MASK in value:
         return False
@@ -173,7 +174,7 @@ def _pair_value(found: set[str]) -> Callable[[re.Match[str]], str]:
             if rest[:1] in ("{", "(", "[", "<") or rest == " {":  # code: Token{...}, Token { kind: ... }
                 return match.group(0)
             inner, quote = value.rstrip(".:"), ""
-        loose = not quote and (" " in match.group(3) or "\t" in match.group(3))
+        loose = not quote and match.group(3) != "=" and match.group(3) != "=>"  # only key=value assigns
         if not credential(inner, match.group(1)[0] in "pP", loose):
             return match.group(0)
         found.add("pair")

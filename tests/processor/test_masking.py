@@ -138,6 +138,9 @@ PAIR_LOOKALIKES = [
     "W ActivityManager: Bad activity token: android.os.BinderProxy@2bd79ce",
     "UserEventAgent: Could not get event name for stream/token: com.apple.xpc.activity/4505: 132: stale data",
     'chpasswd[30938]: pam_unix(chpasswd:chauthtok): user "bob" does not exist in /etc/passwd',
+    "gdm-password][1600]: pam_unix(gdm-password:session): session opened for user bob",
+    "login password:changeme",  # unquoted after a colon, a plain word is no credential
+    '{"email": "bob@example.com", "password": "__REDACTED__", "token": "[REDACTED]"}',
     "sudo: ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; COMMAND=/usr/bin/apt",
     "reading token: /var/run/secrets/kubernetes.io/serviceaccount/token",
     "mounted secret: my-app-secret",
@@ -164,6 +167,7 @@ def test_pairs_whose_value_is_no_credential_are_kept(line: str) -> None:
         ("password=hunter2", "password=***"),
         ("login password=changeme user=bob", "login password=*** user=bob"),
         ("password: hunter2", "password: ***"),
+        ("auth failed (given password: Password123$)", "auth failed (given password: ***)"),
         ("password = hunter2.", "password = ***."),
         ('"password" => "pa$$word"', '"password" => "***"'),
         ("MYSQL_ROOT_PASSWORD=s3cr3t", "MYSQL_ROOT_PASSWORD=***"),
