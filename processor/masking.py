@@ -174,7 +174,8 @@ def _pair_value(found: set[str]) -> Callable[[re.Match[str]], str]:
             if rest[:1] in ("{", "(", "[", "<") or rest == " {":  # code: Token{...}, Token { kind: ... }
                 return match.group(0)
             inner, quote = value.rstrip(".:"), ""
-        loose = not quote and match.group(3) != "=" and match.group(3) != "=>"  # only key=value assigns
+        # A quoted value, key=value and a quoted key ("pin": 1234) assign; "key: value" may be prose
+        loose = not quote and not match.group(2) and match.group(3) != "=" and match.group(3) != "=>"
         if not credential(inner, match.group(1)[0] in "pP", loose):
             return match.group(0)
         found.add("pair")

@@ -177,6 +177,7 @@ def test_pairs_whose_value_is_no_credential_are_kept(line: str) -> None:
         ('{"clientSecret":"abcDEF123"}', '{"clientSecret":"***"}'),
         ("X-Auth-Token: 2f7c1a9e-5b3d-4e8f-9a1c-0d6e2b4f8a7c", "X-Auth-Token: ***"),
         ('"api_key": "AKIAIOSFODNN7EXAMPLE"', '"api_key": "***"'),
+        ('{"user":"bob","password":12345}', '{"user":"bob","password":***}'),
         ("GET /hook?token=tok_8c1d55aa&page=2", "GET /hook?token=***&page=2"),
         ('db_password: "correct horse battery staple"', 'db_password: "***"'),
     ],
