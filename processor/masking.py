@@ -9,7 +9,7 @@ kind         what, and what is kept
 url_password ``scheme://user:PASSWORD@host`` (also ``:\\/\\/``), unless a placeholder; the user stays
 pair         a key that is or ends in ``password``, ``passwd``, ``secret``, ``secret_key``,
              ``secret_access_key``, ``token`` or ``api_key`` (``db_password``, ``X-Api-Key``,
-             ``accessToken``; not glued to a lower-case word: ``chpasswd``), then ``=``, ``=>`` or ``:``
+             ``accessToken``, ``newpassword``), then ``=``, ``=>`` or ``:``
              (prose, logfmt, YAML, JSON, escaped JSON) and a value that is a credential
              (:func:`credential`: a password assigned with ``=`` or quoted is taken as it is); the key stays
 bearer       ``Bearer TOKEN`` when the token is a credential
@@ -51,9 +51,9 @@ _DECODING: Final = frozenset({"json", "logfmt"})  # formats whose values are une
 
 _URL_AUTH: Final = re.compile(r"""(:\\?/\\?/[^:/?#@\s"'\\]*:)([^/?#\s"'\\]+)@""")
 # A key that names a secret: one of these words alone or ending a longer key (db_password, X-Api-Key,
-# accessToken), but not glued to the lower-case word before it (chpasswd, wtoken).
+# accessToken, newpassword; chpasswd too: its value decides).
 _WORDS: Final = r"passw(?:or)?d|secret(?:[_-]?(?:access[_-]?)?key)?|token|api[_-]?key"
-_KEY: Final = rf"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))((?i:{_WORDS}))"
+_KEY: Final = rf"((?i:{_WORDS}))"
 _PAIR_RE: Final = re.compile(
     _KEY + r"""(\\?["'])?([ \t]*:[ \t]*|=>?|[ \t]+=>?[ \t]+)"""
     r"""(\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s"'`,;&{}\[\]()<>\\]+)"""

@@ -174,6 +174,7 @@ def test_pairs_whose_value_is_no_credential_are_kept(line: str) -> None:
         ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=***"),
         ("SECRET_KEY=django-insecure-4x7!k", "SECRET_KEY=***"),
         ("accessToken=9f8e7d6c5b4a3f2e", "accessToken=***"),
+        ("POST /account oldpassword=hunter2&newpassword=hunter3", "POST /account oldpassword=***&newpassword=***"),
         ('{"clientSecret":"abcDEF123"}', '{"clientSecret":"***"}'),
         ("X-Auth-Token: 2f7c1a9e-5b3d-4e8f-9a1c-0d6e2b4f8a7c", "X-Auth-Token: ***"),
         ('"api_key": "AKIAIOSFODNN7EXAMPLE"', '"api_key": "***"'),
