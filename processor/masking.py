@@ -147,14 +147,14 @@ def credential(value: str, password: bool = False, loose: bool = False) -> bool:
     it says there is none (``null``, ``__REDACTED__``, ``***``, ``${DB_PASSWORD}``). ``loose``: the
     value is unquoted after ``key:`` or ``key = ``, as in prose, YAML or labels (``pam_unix(gdm-password:
     session)``), not assigned with ``key=value``. Other keys' values, and loose ones, must also look
-    like one: 8 characters or more (6 for a password), no spaces, not code, a name, a path, a URL, a
-    date or an address, and a digit in them, a symbol, or a random mix of cases.
+    like one: 6 characters or more (8 for a loose one but a password), no spaces, not code, a name, a
+    path, a URL, a date or an address, and a digit in them, a symbol, or a random mix of cases.
     """
     if not value or _PLACEHOLDER.fullmatch(value) or "://" in value or MASK in value:
         return False
     if password and not loose:
         return True
-    if len(value) < (6 if password else 8) or " " in value or _NOT_A_CREDENTIAL.match(value):
+    if len(value) < (8 if loose and not password else 6) or " " in value or _NOT_A_CREDENTIAL.match(value):
         return False
     if any(char.isdigit() for char in value) or not _SYMBOLS.isdisjoint(value):
         return True
