@@ -207,7 +207,7 @@ def card_number(digits: str) -> bool:
     """True if the digits can be a payment card number: an issuer's prefix, its length, and the Luhn check.
 
     Prefixes and lengths of the ISO/IEC 7812 issuer ranges in use: Visa 4 (13, 16, 19 digits), Mastercard
-    51-55 and 2221-2720 (16), Amex 34 and 37 (15), Diners 30-305, 36, 38, 39 and JCB 3528-3589 (14-19),
+    51-55 and 2221-2720 (16), Amex 34 and 37 (15), Diners 300-305, 36, 38, 39 and JCB 3528-3589 (14-19),
     Mir 2200-2204, Maestro 50 and 56-58, Discover, UnionPay and the rest of 6 (16-19).
     """
     size = len(digits)
