@@ -12,7 +12,7 @@ import pytest
 
 from logfleet.errors import ConfigError
 from processor.events import MAX_KEY_BLOCK_LINES, EventBuilder
-from processor.masking import MASK, Masker, luhn
+from processor.masking import MASK, Masker, card_number, credential, luhn
 from processor.parse import parse_line
 from processor.policy import PolicyResolver
 from tests.processor.mix import mix_lines
@@ -53,7 +53,9 @@ def processed(lines: list[str], policy: str = "warn", builder: EventBuilder | No
 
 def test_the_corpus_has_every_kind() -> None:
     kinds = {kind for kind, _, _ in ROWS}
-    assert kinds == {"url_password", "pair", "bearer", "basic_auth", "aws_key", "private_key", "card"}
+    assert kinds == {
+        *("url_password", "pair", "bearer", "basic_auth", "aws_key", "api_token", "jwt", "private_key", "card")
+    }
 
 
 @pytest.mark.parametrize(("kind", "secret", "line"), ROWS, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(ROWS)])
@@ -119,6 +121,183 @@ def test_lookalikes_are_not_masked(line: str) -> None:
     assert masker.mask_line(line, parsed) == line
     assert orjson.dumps(parsed.fields) == before
     assert not masker.lines_masked
+
+
+# A key that names a secret, followed by something that is no credential: code, prose, placeholders.
+PAIR_LOOKALIKES = [
+    "V WindowManager: Skipping AppWindowToken{df0798e token=Token{78af589 ActivityRecord{3b04890 u0 a/.B t7}}}",
+    "Cannot assign container Container: [Priority: 20, Token: Token { kind: ContainerToken, service: h:1 }, ]",
+    "E0301 reflector.go:138] Failed to watch *v1.Secret: Get https://10.96.0.1:443/api/v1/secrets?limit=500",
+    "password: null",
+    '{"msg": "login", "password": null, "token": "", "secret": "<redacted>", "api_key": "********"}',
+    "secret=<redacted> token=[FILTERED] api_key=%s password=${DB_PASSWORD} passwd=$PASSWD",
+    "Password: ******",
+    "the token is invalid",
+    "password reset requested for user bob",
+    "token: expired, password: incorrect",
+    "W ActivityManager: Bad activity token: android.os.BinderProxy@2bd79ce",
+    "UserEventAgent: Could not get event name for stream/token: com.apple.xpc.activity/4505: 132: stale data",
+    'chpasswd[30938]: pam_unix(chpasswd:chauthtok): user "bob" does not exist in /etc/passwd',
+    "gdm-password][1600]: pam_unix(gdm-password:session): session opened for user bob",
+    "login password:changeme",  # unquoted after a colon, a plain word is no credential
+    '{"email": "bob@example.com", "password": "__REDACTED__", "token": "[REDACTED]"}',
+    "sudo: ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; COMMAND=/usr/bin/apt",
+    "reading token: /var/run/secrets/kubernetes.io/serviceaccount/token",
+    "mounted secret: my-app-secret",
+    "Authorization: Bearer token-not-set",
+    'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
+    "Authorization: Basic realm",
+    "connect postgres://app:${DB_PASSWORD}@db/shop and redis://u:***@cache:6379",
+]
+
+
+@pytest.mark.parametrize("line", PAIR_LOOKALIKES)
+def test_pairs_whose_value_is_no_credential_are_kept(line: str) -> None:
+    masker = Masker()
+    parsed = parse_line(line)
+    before = orjson.dumps(parsed.fields)
+    assert masker.mask_line(line, parsed) == line
+    assert orjson.dumps(parsed.fields) == before
+    assert not masker.lines_masked
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("password=hunter2", "password=***"),
+        ("login password=changeme user=bob", "login password=*** user=bob"),
+        ("password: hunter2", "password: ***"),
+        ("auth failed (given password: Password123$)", "auth failed (given password: ***)"),
+        ("password = hunter2.", "password = ***."),
+        ('"password" => "pa$$word"', '"password" => "***"'),
+        ("MYSQL_ROOT_PASSWORD=s3cr3t", "MYSQL_ROOT_PASSWORD=***"),
+        ("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=***"),
+        ("SECRET_KEY=django-insecure-4x7!k", "SECRET_KEY=***"),
+        ("accessToken=9f8e7d6c5b4a3f2e", "accessToken=***"),
+        ("POST /account oldpassword=hunter2&newpassword=hunter3", "POST /account oldpassword=***&newpassword=***"),
+        ('{"clientSecret":"abcDEF123"}', '{"clientSecret":"***"}'),
+        ("X-Auth-Token: 2f7c1a9e-5b3d-4e8f-9a1c-0d6e2b4f8a7c", "X-Auth-Token: ***"),
+        ('"api_key": "AKIAIOSFODNN7EXAMPLE"', '"api_key": "***"'),
+        ('{"user":"bob","password":12345}', '{"user":"bob","password":***}'),
+        ("GET /hook?token=tok_8c1d55aa&page=2", "GET /hook?token=***&page=2"),
+        ('db_password: "correct horse battery staple"', 'db_password: "***"'),
+    ],
+)
+def test_pairs_whose_value_is_a_credential_are_masked(line: str, masked: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == masked
+    assert found == {"pair"}
+
+
+def test_what_a_credential_looks_like() -> None:
+    assert credential("hunter2", password=True)
+    assert credential("changeme", password=True)
+    assert not credential("changeme")  # a token or a secret is no plain word
+    assert credential("tok_9f8e7d6c5b4a") and credential("9876543210123")
+    assert credential("kXbQzPwRtYmNvLsJhGfD")  # letters only, but a random mix of cases
+    assert not credential("ContainerTokenIdentifier")
+    assert credential("hunter2", password=True, loose=True)  # password: hunter2
+    assert not credential("Get", password=True, loose=True)  # Password: Get https://...
+    for placeholder in ["null", "None", "true", "***", "xxxxxxxx", "<redacted>", "[FILTERED]", "${SECRET}", "%s"]:
+        assert not credential(placeholder, password=True)
+    for other in ["android.os.BinderProxy@2bd79ce", "/etc/passwd", "https://example.com/x1", "2024-03-01"]:
+        assert not credential(other)
+
+
+def test_a_header_with_basic_credentials_is_masked_only_when_they_decode_to_user_and_password() -> None:
+    found: set[str] = set()
+    masker = Masker()
+    assert masker.mask_text("Authorization: Basic dXNlcjpwYXNz", found) == "Authorization: Basic ***"
+    assert masker.mask_text("Authorization: Basic YWxhZGRpbg==", found) == "Authorization: Basic YWxhZGRpbg=="
+    assert found == {"basic_auth"}
+
+
+@pytest.mark.parametrize(
+    ("line", "masked", "kind"),
+    [
+        ("clone o/r ghp_R8x2Kq9LmZ4tW7yB3nV6cP1sD5fH0jG2aE8u ok", "clone o/r ghp_*** ok", "api_token"),
+        ('{"t":"xoxp-2048163527-4096327054321-Zq8Yw7Xv6Ut5Sr4Q"}', '{"t":"xoxp-***"}', "api_token"),
+        ("key sk_live_51Hq7Zx2eZvKYlo2C0a1b2c3d4e5,", "key sk_live_***,", "api_token"),
+        ("npm_Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2", "npm_***", "api_token"),
+        ("id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlF end", "id *** end", "jwt"),
+        ("unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0In0.", "unsigned ***", "jwt"),
+        ("aws AKIAIOSFODNN7EXAMPLE", "aws AKIA***", "aws_key"),
+    ],
+)
+def test_known_token_formats_are_masked_wherever_they_appear(line: str, masked: str, kind: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == masked
+    assert found == {kind}
+
+
+TOKEN_LOOKALIKES = [
+    "sk_test_environment ready, npm_install_timeout=30 task_test_results ghp_short",
+    "publishable pk_live_51Hq7Zx2eZvKYlo2C0a1b2c3d4e5 is no secret",
+    "xoxb-placeholder-token-here and eyJ alone and eyJhbGciOiJIUzI1NiJ9 without payload",
+    "branch gh_pages_2024_build and my_github_pat_env",
+]
+
+
+@pytest.mark.parametrize("line", TOKEN_LOOKALIKES)
+def test_token_lookalikes_are_kept(line: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == line
+    assert not found
+
+
+# Numbers that hold a Luhn-valid run of digits but are no card: identifiers, timestamps, counters.
+CARD_LOOKALIKES = [
+    "INFO dfs.DataNode$PacketResponder: PacketResponder 0 for block blk_-4532015112830366 terminating",
+    "INFO dfs.FSDataset: Deleting block blk_4532015112830366 file /data/current/blk_4532015112830366",
+    "ratio 1.4532015112830366 after 3 rounds",
+    "seen id4532015112830366 and 4532015112830366x and 4532015112830366_1",
+    "v=4532015112830366.7 +4532015112830366",
+    "01-17 09:21:44.531 1702 1820 I ActivityManager: Start proc",
+    "03-17 16:14:22.502 28601 28601 V AudioManager: playSoundEffect",
+    "REPORT : 7024 5015 150454 240",
+    "counts 1 4111 1111 1111 1111 and 4111 1111 1111 1111 2",  # a row of numbers
+    "4111-1111 1111-1111 mixed separators",
+    "4111  1111  1111  1111 double spaces",
+    "offset 5555555555554444000",  # Luhn-valid, but Mastercard numbers have 16 digits
+    "epoch 1709294400123452 and 2721294400123454",  # Luhn-valid, but no issuer has these prefixes
+]
+
+
+@pytest.mark.parametrize("line", CARD_LOOKALIKES)
+def test_numbers_that_are_no_card_are_kept(line: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == line
+    assert not found
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("card 4111 1111 1111 1111 ok", "card ***1111 ok"),
+        ("card 4111-1111-1111-1111.", "card ***1111."),
+        ("paid with 4532015112830366.", "paid with ***0366."),
+        ('{"pan":"4532015112830366"}', '{"pan":"***0366"}'),
+        ("pan=5555555555554444&x=1", "pan=***4444&x=1"),
+        ("amex 3782 822463 10005 ok", "amex ***0005 ok"),
+        ("amex 378282246310005", "amex ***0005"),
+        ("diners 30569309025904 jcb 3530111333300000", "diners ***5904 jcb ***0000"),
+        ("unionpay 6200000000000005 mc2 2223003122003222", "unionpay ***0005 mc2 ***3222"),
+        ("(4222222222222)", "(***2222)"),
+    ],
+)
+def test_card_numbers_where_a_card_can_stand_are_masked(line: str, masked: str) -> None:
+    found: set[str] = set()
+    assert Masker().mask_text(line, found) == masked
+    assert found == {"card"}
+
+
+def test_card_number_needs_an_issuer_prefix_and_length() -> None:
+    assert card_number("4111111111111111")
+    assert card_number("378282246310005")
+    assert not card_number("3782822463100050")  # Amex has 15 digits
+    assert not card_number("5555555555554444000")  # Mastercard has 16
+    assert not card_number("1234567812345670")  # Luhn-valid, but no issuer starts with 1
+    assert not card_number("7111111111111114")
 
 
 def test_luhn() -> None:
