@@ -78,6 +78,13 @@ async def test_status_after_real_lines_went_through(pipeline_settings: Settings)
         assert 0 <= checkpoints[cid]["age_s"] < 300
         assert checkpoints[cid]["last_line_ts_ns"] > 0
 
+    # one broker: replication 1 and min.insync.replicas 1 (what the cluster allows), all healthy
+    topics = report["topics"]
+    assert (topics["under_replicated"], topics["offline"]) == (0, 0)
+    assert [(t["topic"], t["partitions"], t["replication_factor"], t["min_insync_replicas"])
+            for t in topics["topics"]] == [(name, settings.topic_partitions, 1, 1) for name in
+                                           (settings.topic_raw, settings.topic_events, settings.topic_dlq)]
+
     stages = {s["stage"]: s for s in report["lag"]["stages"]}
     assert stages["processor"]["group"] == settings.processor_group
     assert stages["indexer"]["group"] == settings.indexer_group
@@ -107,6 +114,8 @@ async def test_status_after_real_lines_went_through(pipeline_settings: Settings)
     assert any(line.split()[:1] == [good.id[:12]] for line in lines), table.stdout
     assert any(line.split()[:1] == [dead.id[:12]] for line in lines), table.stdout
     assert "  processor  total lag 0" in lines and "  indexer    total lag 0" in lines, table.stdout
+    assert [line.split() for line in lines if line.startswith(f"  {settings.topic_raw} ")] == [
+        [settings.topic_raw, str(settings.topic_partitions), "1", "1", "-", "-"]], table.stdout
     assert [line.split() for line in lines if stream in line] == [[stream, str(GOOD)]]
     assert [line.split() for line in lines if "dead letters" in line] == [["dead", "letters", str(DEAD)]]
 
@@ -128,14 +137,15 @@ def test_unreachable_servers_are_named_and_the_rest_still_shown(tmp_path: Path) 
             env=env, capture_output=True, text=True, timeout=60, check=False,
         )
         assert result.returncode == 4, result.stderr
-        assert result.stderr.strip() == "logfleet: unreachable: lag, documents"
+        assert result.stderr.strip() == "logfleet: unreachable: topics, lag, documents"
         if fmt == "json":
             report = orjson.loads(result.stdout)
-            assert report["unreachable"] == ["lag", "documents"]
+            assert report["unreachable"] == ["topics", "lag", "documents"]
+            assert "Kafka at 127.0.0.1:1" in report["topics"]["error"]
             [entry] = report["checkpoints"]["containers"]
             assert entry["container_id"] == "c0ffee" * 10 + "abcd" and entry["state"] == "following"
             assert "Kafka at 127.0.0.1:1 unreachable" in report["lag"]["error"]
             assert "Elasticsearch at http://127.0.0.1:1 unreachable" in report["documents"]["error"]
         else:
             assert "c0ffeec0ffee" in result.stdout and "2026-09-21T" in result.stdout
-            assert result.stdout.count("UNREACHABLE:") == 2
+            assert result.stdout.count("UNREACHABLE:") == 3
