@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what logfleet needs on a Debian bookworm machine, as root: Debian's docker.io and static
-# busybox (for the local stack's test image), then a virtualenv in .venv with logfleet and its
-# test extras. Safe to run again: it installs only what is missing.
+# busybox (for the local stack's test image), a Java runtime and Maven (for the local OpenSearch),
+# then a virtualenv in .venv with logfleet and its test extras, and the OpenSearch node's jars from
+# Maven Central (built once into ~/.cache/logfleet). Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,9 @@ command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need+=(docker.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+# the local OpenSearch (logfleet/devstack/opensearch_node.py) runs from Maven Central jars on Java 17
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing Debian packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -25,4 +29,7 @@ fi
 # the venv's bundled pip and setuptools are old releases with published advisories (pip-audit in CI)
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-echo "installed: $(.venv/bin/logfleet --version)"
+# resolve and compile the single-node OpenSearch once (quiet; a second run finds it built)
+.venv/bin/python -m logfleet.devstack.opensearch_node build >/dev/null
+echo "installed: $(.venv/bin/logfleet --version), OpenSearch node in $(.venv/bin/python -c \
+    'from logfleet.devstack.opensearch_node import cache_dir; print(cache_dir())')"
