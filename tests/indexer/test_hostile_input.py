@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from indexer.service import Indexer
-from logfleet import es
+from logfleet import search
 from logfleet.config import Settings
 from logfleet.model import encode_raw, event_id
 from processor.service import Processor
@@ -102,11 +102,8 @@ async def produce(cfg: Settings, lines: Lines) -> None:
 
 
 async def _search_all(cfg: Settings, index: str, fields: list[str]) -> list[dict[str, Any]]:
-    async with es.client(cfg) as client:
-        answer = await client.search(
-            index=index, size=10_000, source_includes=fields, query={"match_all": {}},
-            ignore_unavailable=True, allow_no_indices=True,
-        )
+    async with search.connect(cfg) as engine:
+        answer = await engine.search(index, size=10_000, source=fields, query={"match_all": {}})
     return [hit["_source"] for hit in answer["hits"]["hits"]]
 
 
@@ -247,8 +244,8 @@ async def test_explicit_hostile_lines_end_as_one_event_or_one_dead_letter(pipeli
 
 
 async def _mapping_fields(cfg: Settings, index: str) -> int:
-    async with es.client(cfg) as client:
-        answer = await client.indices.get_mapping(index=index)
+    async with search.connect(cfg) as engine:
+        answer = await engine.mapping(index)
 
     def count(properties: dict[str, Any]) -> int:
         return sum(1 + count(spec.get("properties", {})) for spec in properties.values())

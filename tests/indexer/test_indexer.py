@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from indexer.service import Indexer
-from logfleet import deadletter, es, setup
+from logfleet import deadletter, search, setup
 from logfleet.config import Settings
 from tests.support import (
     count_docs,
@@ -108,9 +108,9 @@ async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest
         assert await wait_for(lambda: _dead_letters(settings), within=60)
     assert indexer.writer is not None and indexer.writer.stats.dead_lettered == 1
     assert await wait_for(lambda: _stored(settings, index, 5), within=30)
-    async with es.client(settings) as client:
-        stored = await client.search(index=index, size=10)
-        letters = await client.search(index=deadletter.stream_name(settings.namespace), size=10)
+    async with search.connect(settings) as engine:
+        stored = await engine.search(index, size=10)
+        letters = await engine.search(deadletter.stream_name(settings.namespace), size=10)
     assert sorted(hit["_source"]["message"] for hit in stored["hits"]["hits"]) == [f"fine {i}" for i in range(5)]
     letter = letters["hits"]["hits"][0]["_source"]
     assert letter["error"]["type"] == "es_document_parsing_exception"
@@ -121,17 +121,13 @@ async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest
 
 
 async def _stored(settings: Settings, index: str, want: int) -> bool:
-    async with es.client(settings) as client:
-        answer = await client.count(index=index, ignore_unavailable=True, allow_no_indices=True)
-    return int(answer["count"]) >= want
+    async with search.connect(settings) as engine:
+        return await engine.count(index) >= want
 
 
 async def _dead_letters(settings: Settings) -> int:
-    async with es.client(settings) as client:
-        answer = await client.count(
-            index=deadletter.stream_name(settings.namespace), ignore_unavailable=True, allow_no_indices=True
-        )
-    return int(answer["count"])
+    async with search.connect(settings) as engine:
+        return await engine.count(deadletter.stream_name(settings.namespace))
 
 
 async def test_setup_elasticsearch_twice_in_a_row_succeeds(pipeline_settings: Settings) -> None:
