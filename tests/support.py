@@ -20,6 +20,17 @@ from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
 
 
+@dataclasses.dataclass
+class SearchServer:
+    """A search engine the tests point ``es_url`` at (``name``: ``elasticsearch-standin`` or ``opensearch``);
+    ``stop``/``start`` take it down and bring it back with its data, for outage tests."""
+
+    name: str
+    url: str
+    stop: Callable[[], None]
+    start: Callable[[], None]
+
+
 def isolated(settings: Settings, tmp_path: Path) -> Settings:
     """Settings with their own topics, consumer groups, namespace and state dir, for one test."""
     tag = uuid.uuid4().hex[:8]

@@ -79,6 +79,17 @@ def ism_policy(ilm: dict[str, Any], patterns: list[str]) -> dict[str, Any]:
     }
 
 
+def component_template(body: dict[str, Any]) -> dict[str, Any]:
+    """A component template for OpenSearch: ``flattened`` as ``flat_object``; no ``index.lifecycle.name``
+    (ISM attaches its policy by index pattern)."""
+    out = copy.deepcopy(body)
+    template = out.get("template", {})
+    if "mappings" in template:
+        template["mappings"] = flat_objects(template["mappings"])
+    template.get("settings", {}).pop("index.lifecycle.name", None)
+    return out
+
+
 class OpenSearchEngine(Engine):
     """OpenSearch 2.x."""
 
@@ -136,13 +147,8 @@ class OpenSearchEngine(Engine):
                 await self.delete_index(name)
 
     def component_template(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``flattened`` as ``flat_object``; no ``index.lifecycle.name`` (ISM attaches by pattern)."""
-        out = copy.deepcopy(body)
-        template = out.get("template", {})
-        if "mappings" in template:
-            template["mappings"] = flat_objects(template["mappings"])
-        template.get("settings", {}).pop("index.lifecycle.name", None)
-        return out
+        """See :func:`component_template`."""
+        return component_template(body)
 
     async def put_lifecycle(self, name: str, ilm: dict[str, Any]) -> tuple[str, bool]:
         """The ISM policy (created, or updated in place: ISM asks for the current sequence number) where the
