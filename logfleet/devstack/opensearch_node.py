@@ -200,10 +200,32 @@ def answers(port: int, timeout: float = 2.0) -> bool:
         return False
 
 
+def _get(port: int, path: str, limit_s: float) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=max(2.0, limit_s + 2)) as resp:
+        return dict(orjson.loads(resp.read()))
+
+
+def _recovered(port: int, within: float) -> bool:
+    """Whether the node's existing indices are searchable again: a restarted node answers ``GET /``
+    before its gateway put the indices back into the cluster state (health is green then, with no
+    indices at all) and before their shards started; searches fail with 503 meanwhile."""
+    try:
+        blocks = _get(port, "/_cluster/state/blocks", 2.0).get("blocks") or {}
+        if "not recovered" in orjson.dumps(blocks).decode():
+            return False
+        wait = max(1, int(within))
+        health = _get(port, f"/_cluster/health?wait_for_status=yellow&wait_for_no_initializing_shards=true"
+                            f"&timeout={wait}s", wait)
+        return str(health.get("status")) in ("yellow", "green") and not health.get("timed_out")
+    except Exception:
+        return False
+
+
 def start(data_dir: Path, port: int, *, heap: str = DEFAULT_HEAP, timeout: float = 120.0) -> int:
     """Start a node keeping its data in ``data_dir``, HTTP on 127.0.0.1:``port``; returns its pid once
-    ``GET /`` answers. Detached (own session): it outlives the caller until :func:`stop`. Raises
-    :class:`StackError` with the end of its log when it exits or does not answer in ``timeout`` s."""
+    ``GET /`` answers and the indices it already had are searchable (cluster health yellow). Detached
+    (own session): it outlives the caller until :func:`stop`. Raises :class:`StackError` with the
+    launcher's reason (or the end of its log) when it exits or does not answer in ``timeout`` s."""
     data_dir = Path(data_dir).absolute()
     build()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -211,7 +233,7 @@ def start(data_dir: Path, port: int, *, heap: str = DEFAULT_HEAP, timeout: float
     proc = processes.spawn_detached(command(data_dir, port, heap), log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if answers(port, timeout=1.0):
+        if answers(port, timeout=1.0) and _recovered(port, deadline - time.monotonic()):
             return proc.pid
         time.sleep(0.2)
     if proc.poll() is None:

@@ -16,7 +16,7 @@ from elasticsearch import AsyncElasticsearch
 
 from logfleet import security
 from logfleet.config import Settings
-from logfleet.errors import ElasticsearchUnreachable, NoData, SearchRequestError
+from logfleet.errors import AuthError, ElasticsearchUnreachable, NoData, SearchRequestError
 from logfleet.search.engine import Engine, Index, error_of, error_parts, path_of, safe_url, unreachable_tls
 
 JSON = {"content-type": "application/json", "accept": "application/json"}
@@ -81,6 +81,9 @@ class ElasticsearchEngine(Engine):
         """The ILM policy as it is; a server without ILM gets none (one line says so)."""
         try:
             await self.request("PUT", f"/_ilm/policy/{name}", {"policy": ilm["policy"]})
+        except AuthError:  # a setup user without manage_ilm: the templates still go in
+            return ("elasticsearch: no permission to manage ILM (HTTP 401/403); retention must be managed "
+                    "otherwise", False)
         except (SearchRequestError, NoData) as exc:
             status = getattr(exc, "status", 404)
             return (f"elasticsearch: no ILM on this server (HTTP {status}); retention must be managed otherwise",

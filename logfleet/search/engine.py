@@ -88,7 +88,11 @@ def error_parts(body: Any) -> tuple[str, str]:
     """(error type, reason) of an error answer's body, whatever its shape."""
     error = body.get("error") if isinstance(body, dict) else body
     if isinstance(error, dict):
-        return str(error.get("type", "")), str(error.get("reason", ""))
+        reason = str(error.get("reason", ""))
+        causes = error.get("root_cause") or []
+        if causes and isinstance(causes[0], dict) and causes[0].get("reason") and causes[0].get("reason") != reason:
+            reason += f" ({causes[0].get('type', '')}: {causes[0]['reason']})"  # e.g. why all shards failed
+        return str(error.get("type", "")), reason
     return (str(error) if error else ""), ""
 
 

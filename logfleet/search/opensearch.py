@@ -19,7 +19,7 @@ from opensearchpy import AsyncOpenSearch
 
 from logfleet import security
 from logfleet.config import Settings
-from logfleet.errors import ElasticsearchUnreachable, NoData, SearchRequestError
+from logfleet.errors import AuthError, ElasticsearchUnreachable, NoData, SearchRequestError
 from logfleet.search.engine import Engine, Index, error_of, error_parts, path_of, safe_url, unreachable_tls
 
 ISM_PLUGIN = "opensearch-index-management"
@@ -153,20 +153,30 @@ class OpenSearchEngine(Engine):
     async def put_lifecycle(self, name: str, ilm: dict[str, Any]) -> tuple[str, bool]:
         """The ISM policy (created, or updated in place: ISM asks for the current sequence number) where the
         index-management plugin runs."""
-        if ISM_PLUGIN not in await self.plugins():
+        try:
+            present = ISM_PLUGIN in await self.plugins()
+        except AuthError:  # listing plugins needs cluster monitor permission: try the ISM API itself
+            present = True
+        if not present:
             return (f"opensearch: no index-management (ISM) plugin on this server; retention must be managed "
                     f"otherwise (policy {name} not put)", False)
-        body = ism_policy(ilm, ["logs-*-*"])
+        try:
+            await self._put_ism(name, ism_policy(ilm, ["logs-*-*"]))
+        except AuthError:
+            return (f"opensearch: no permission to manage ISM policies (HTTP 401/403); retention must be managed "
+                    f"otherwise (policy {name} not put)", False)
+        return f"opensearch: ism policy {name} put", False
+
+    async def _put_ism(self, name: str, body: dict[str, Any]) -> None:
         path = f"/_plugins/_ism/policies/{name}"
         try:
             current = await self.request("GET", path)
         except NoData:
             await self.request("PUT", path, body)
-            return f"opensearch: ism policy {name} put", False
+            return
         params = {"if_seq_no": str(current["_seq_no"]), "if_primary_term": str(current["_primary_term"])}
         try:
             await self.request("PUT", path, body, params)
         except SearchRequestError as exc:
-            if exc.status != 409:
+            if exc.status != 409:  # changed meanwhile by another setup: theirs is the same policy
                 raise
-        return f"opensearch: ism policy {name} put", False

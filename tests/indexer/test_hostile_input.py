@@ -224,8 +224,8 @@ def explicit_lines() -> Lines:
     return lines
 
 
-async def test_explicit_hostile_lines_end_as_one_event_or_one_dead_letter(pipeline_settings: Settings) -> None:
-    cfg = pipeline_settings
+async def test_explicit_hostile_lines_end_as_one_event_or_one_dead_letter(engine_settings: Settings) -> None:
+    cfg = engine_settings
     lines = explicit_lines()
     processor, indexer = Processor(cfg), Indexer(cfg)
     async with running(processor, indexer) as tasks:
@@ -253,8 +253,8 @@ async def _mapping_fields(cfg: Settings, index: str) -> int:
     return sum(count(body["mappings"].get("properties", {})) for body in dict(answer).values())
 
 
-async def test_ten_thousand_distinct_keys_do_not_grow_the_mapping(pipeline_settings: Settings) -> None:
-    cfg = pipeline_settings
+async def test_ten_thousand_distinct_keys_do_not_grow_the_mapping(engine_settings: Settings) -> None:
+    cfg = engine_settings
     index = f"logs-hostile_warn-{cfg.namespace}"
     first = Lines()
     first.add('{"@timestamp":"2026-01-01T00:00:00.000Z","log.level":"info","message":"first","service.name":"k"}')
@@ -314,8 +314,8 @@ def collect(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
     return found
 
 
-async def test_generated_hostile_lines_end_as_one_event_or_one_dead_letter(pipeline_settings: Settings) -> None:
-    cfg = pipeline_settings
+async def test_generated_hostile_lines_end_as_one_event_or_one_dead_letter(engine_settings: Settings) -> None:
+    cfg = engine_settings
     lines = Lines()
     examples = collect(GENERATED, 60)
     for text, policy in examples:

@@ -49,8 +49,8 @@ def _cli_json(settings: Settings, *args: str) -> Any:
 
 
 @pytest.mark.servers
-async def test_replay_after_policy_change_indexes_each_line_once(pipeline_settings: Settings) -> None:
-    settings = pipeline_settings
+async def test_replay_after_policy_change_indexes_each_line_once(engine_settings: Settings) -> None:
+    settings = engine_settings
     tag = uuid.uuid4().hex[:8]
     first, other = f"dl-a-{tag}", f"dl-b-{tag}"
     lines = [f"plain text {i}" for i in range(PLAIN)] + [LEVEL_LINE % i for i in range(LEVEL)]
