@@ -1,4 +1,4 @@
-"""Write ``_bulk`` items to Elasticsearch until every one of them is final.
+"""Write ``_bulk`` items to the search engine (Elasticsearch or OpenSearch) until every one of them is final.
 
 Items are ``(action_line, document_line)`` pairs as the processor produced them. Each item of the
 answer is handled on its own: 2xx is done, 409 on ``create`` means the document is already there and
@@ -15,11 +15,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
 from logfleet import deadletter
 from logfleet.errors import ElasticsearchUnreachable, LogfleetError
-from logfleet.es import bulk_raw, translate_errors
+from logfleet.search import Engine
 from logfleet.telemetry import get_logger
 
 log = get_logger("indexer")
@@ -72,9 +70,8 @@ def chunks(items: list[Item], max_docs: int, max_bytes: int) -> list[list[Item]]
 class BulkWriter:
     """Writes items with per-item outcomes; one instance per indexer."""
 
-    def __init__(self, es: AsyncElasticsearch, url: str, namespace: str, max_docs: int, max_bytes: int) -> None:
-        self.es = es
-        self.url = url
+    def __init__(self, engine: Engine, namespace: str, max_docs: int, max_bytes: int) -> None:
+        self.engine = engine
         self.namespace = namespace
         self.max_docs = max_docs
         self.max_bytes = max_bytes
@@ -91,8 +88,7 @@ class BulkWriter:
         while pending:
             body = b"".join(action + b"\n" + doc + b"\n" for action, doc, _ in pending)
             try:
-                with translate_errors(self.url):
-                    answer = await bulk_raw(self.es, body)
+                answer = await self.engine.bulk(body)
                 self.stats.requests += 1
             except (ElasticsearchUnreachable, LogfleetError) as exc:
                 delay = _backoff(attempt)
@@ -114,7 +110,7 @@ class BulkWriter:
                     self.stats.dead_letters_rejected += 1
                     log.error("dead_letter_rejected", error=outcome.get("error"))
                 else:
-                    retry.append((*self._dead_letter(action, doc, outcome.get("error") or {}), True))
+                    retry.append((*dead_letter(self.namespace, action, doc, outcome.get("error") or {}), True))
                     self.stats.dead_lettered += 1
             if len(answer.get("items", [])) < len(pending):
                 retry.extend(pending[len(answer.get("items", [])) :])
@@ -124,12 +120,14 @@ class BulkWriter:
                 await asyncio.sleep(_backoff(attempt))
                 attempt += 1
 
-    def _dead_letter(self, action: bytes, doc: bytes, error: dict[str, Any]) -> tuple[bytes, bytes]:
-        reason = str(error.get("reason", "rejected by Elasticsearch"))
-        kind = f"es_{error.get('type', 'rejected')}"
-        lines = deadletter.of_item(self.namespace, action, doc, kind, reason, doc.decode(errors="replace"))
-        action_line, doc_line = split_items(lines)[0]
-        return action_line, doc_line
+
+def dead_letter(namespace: str, action: bytes, doc: bytes, error: dict[str, Any]) -> Item:
+    """The dead-letter item for a ``_bulk`` item the engine refused with ``error`` (its ``type`` and
+    ``reason``, the same shape on Elasticsearch and OpenSearch)."""
+    reason = str(error.get("reason", "rejected by the search engine"))
+    kind = f"es_{error.get('type', 'rejected')}"
+    lines = deadletter.of_item(namespace, action, doc, kind, reason, doc.decode(errors="replace"))
+    return split_items(lines)[0]
 
 
 def _backoff(attempt: int) -> float:

@@ -1,4 +1,4 @@
-"""The indexer service: events and dead-letter topics in, Elasticsearch out, commits after success."""
+"""The indexer service: events and dead-letter topics in, the search engine out, commits after success."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from indexer.bulk import BulkStats, BulkWriter, split_items
-from logfleet import es, kafka
+from logfleet import kafka, search
 from logfleet.config import Settings
 from logfleet.consume import consume_batches
 from logfleet.lag import LagMonitor
@@ -53,13 +53,11 @@ class Indexer:
         settings = self.settings
         topics = [settings.topic_events, settings.topic_dlq]
         async with (
-            es.client(settings) as client,
+            search.connect(settings, attempts=1_000_000) as engine,
             kafka.consumer(settings, topics, settings.indexer_group, attempts=1_000_000) as consumer,
         ):
-            self.writer = BulkWriter(
-                client, settings.es_url, settings.namespace, settings.bulk_docs, settings.bulk_bytes
-            )
-            log.info("indexer_started", topics=topics)
+            self.writer = BulkWriter(engine, settings.namespace, settings.bulk_docs, settings.bulk_bytes)
+            log.info("indexer_started", topics=topics, engine=engine.name, version=engine.version)
             async with self.lag.watching(consumer):
                 await consume_batches(
                     consumer,

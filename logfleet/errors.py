@@ -1,6 +1,6 @@
 """The project's exception tree.
 
-Errors raised by aiokafka, the Elasticsearch client and the Docker Engine API are translated into
+Errors raised by aiokafka, the Elasticsearch and OpenSearch clients and the Docker Engine API are translated into
 these classes at the boundary (the client wrappers), so the rest of the code and the CLI deal with
 one vocabulary. Each class carries an exit code the CLI uses when the error ends a command.
 """
@@ -45,7 +45,7 @@ class UntrustedCertificate(Unreachable):
 
 
 class ElasticsearchUnreachable(Unreachable):
-    """Elasticsearch did not answer."""
+    """The search engine (Elasticsearch or OpenSearch) did not answer."""
 
 
 class AuthError(LogfleetError):
@@ -58,6 +58,15 @@ class NoData(LogfleetError):
     """The data asked for does not exist yet (no log data stream, no topic)."""
 
     exit_code = 6
+
+
+class SearchRequestError(LogfleetError):
+    """The search engine answered a request with an error status (other than 401/403/404)."""
+
+    def __init__(self, message: str, status: int, kind: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind  # the server's error type, e.g. resource_already_exists_exception
 
 
 class BadTimeExpression(LogfleetError):

@@ -29,14 +29,13 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from elasticsearch import AsyncElasticsearch
 
 from logfleet import deadletter, kafka
 from logfleet.audit.search import Filters, check_namespace, filter_clauses, require_data
 from logfleet.config import Settings
 from logfleet.errors import DeliveryError, LogfleetError
-from logfleet.es import bulk_raw
 from logfleet.model import ContainerMeta, encode_raw, event_id, format_ts, parse_docker_ts
+from logfleet.search import Engine
 
 PAGE = 500
 LINES_PER_RECORD = 1000
@@ -209,7 +208,7 @@ def _query(selection: Selection) -> dict[str, Any]:
 
 
 async def find(
-    es: AsyncElasticsearch, namespace: str, selection: Selection, *, skipped: list[DeadLetter] | None = None
+    es: Engine, namespace: str, selection: Selection, *, skipped: list[DeadLetter] | None = None
 ) -> list[DeadLetter]:
     """Dead letters of the selection, oldest first, with their state; at most ``selection.limit``.
 
@@ -222,14 +221,12 @@ async def find(
     after: list[Any] | None = None
     while len(found) < selection.limit:
         answer = await es.search(
-            index=index,
+            index,
             query=_query(selection),
             sort=[{"@timestamp": {"order": "asc"}}, {"event.id": {"order": "asc"}}],
             size=PAGE,
             search_after=after,
             seq_no_primary_term=True,
-            ignore_unavailable=True,
-            allow_no_indices=True,
         )
         require_data(answer, Filters(namespace=namespace, dead_letters=True))
         hits = answer["hits"]["hits"]
@@ -258,7 +255,7 @@ def _dead_letter(hit: dict[str, Any]) -> DeadLetter:
     return found
 
 
-async def _resolve(es: AsyncElasticsearch, letters: list[DeadLetter]) -> None:
+async def _resolve(es: Engine, letters: list[DeadLetter]) -> None:
     """Mark as ``resolved`` the dead letters whose event is in their target stream."""
     by_index: dict[str, list[DeadLetter]] = {}
     for letter in letters:
@@ -266,14 +263,7 @@ async def _resolve(es: AsyncElasticsearch, letters: list[DeadLetter]) -> None:
             by_index.setdefault(letter.rebuilt.target_index, []).append(letter)
     for index, group in by_index.items():
         ids = sorted({letter.rebuilt.event_id for letter in group if letter.rebuilt})
-        answer = await es.search(
-            index=index,
-            query={"ids": {"values": ids}},
-            size=len(ids),
-            source=False,
-            ignore_unavailable=True,
-            allow_no_indices=True,
-        )
+        answer = await es.search(index, query={"ids": {"values": ids}}, size=len(ids), source=False)
         there = {hit["_id"] for hit in answer["hits"]["hits"]}
         for letter in group:
             if letter.rebuilt and letter.rebuilt.event_id in there:
@@ -302,7 +292,7 @@ def raw_records(lines: list[Line]) -> list[tuple[bytes, bytes]]:
 
 
 async def replay(
-    settings: Settings, es: AsyncElasticsearch, selection: Selection, *, dry_run: bool = False
+    settings: Settings, es: Engine, selection: Selection, *, dry_run: bool = False
 ) -> dict[str, Any]:
     """Send the selection's replayable dead letters back to the raw topic (unless ``dry_run``) and
     record the replay in each of them; returns what was found, sent and marked."""
@@ -335,7 +325,7 @@ async def replay(
     return report
 
 
-async def _mark(es: AsyncElasticsearch, letters: list[DeadLetter]) -> tuple[int, int]:
+async def _mark(es: Engine, letters: list[DeadLetter]) -> tuple[int, int]:
     """Record the replay in each dead letter (count, last time), only if it did not change meanwhile."""
     body: list[bytes] = []
     now = format_ts(time.time_ns())
@@ -351,12 +341,12 @@ async def _mark(es: AsyncElasticsearch, letters: list[DeadLetter]) -> tuple[int,
         body += [orjson.dumps({"index": action}), orjson.dumps(doc)]
     statuses: list[int] = []
     for start in range(0, len(body), 2 * MARK_BATCH):  # dead letters keep up to 256 KiB each
-        answer = await bulk_raw(es, b"\n".join(body[start : start + 2 * MARK_BATCH]) + b"\n")
+        answer = await es.bulk(b"\n".join(body[start : start + 2 * MARK_BATCH]) + b"\n")
         statuses += [int(next(iter(item.values())).get("status", 500)) for item in answer.get("items", [])]
     failed = [s for s in statuses if s >= 300 and s != 409]
     if failed:
         raise LogfleetError(f"recording the replay in {len(failed)} dead letters failed (status {failed[0]})")
     # Searches see a write only after a refresh: without one, a replay right after this one would read
     # the old counts and sequence numbers, and its marks would all be refused as conflicts.
-    await es.indices.refresh(index=sorted({letter.index for letter in letters}))
+    await es.refresh(sorted({letter.index for letter in letters}))
     return sum(1 for s in statuses if s < 300), statuses.count(409)

@@ -125,7 +125,7 @@ def es_options(settings: Settings) -> dict[str, Any]:
     if urlsplit(settings.es_url).scheme == "https":
         options["verify_certs"] = settings.es_verify_certs
         if not settings.es_verify_certs:
-            options["ssl_show_warn"] = False  # es.client logs one line instead of a multi-line warning
+            options["ssl_show_warn"] = False  # search.connect logs one line instead of a multi-line warning
         if settings.es_ca_certs:
             options["ca_certs"] = settings.es_ca_certs
     return options

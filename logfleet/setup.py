@@ -1,8 +1,10 @@
-"""Create what the pipeline needs on the servers: Kafka topics, Elasticsearch templates and policy.
+"""Create what the pipeline needs on the servers: Kafka topics, search-engine templates and policy.
 
 Everything is idempotent: templates are put (updated in place), topics are created when missing.
-The definitions live in ``schemas/`` as JSON files. Where a server lacks a feature (the local
-stand-in has no ILM) setup says so in one line and goes on.
+The definitions live in ``schemas/`` as JSON files, written for Elasticsearch; the engine layer
+(:mod:`logfleet.search`) adapts them for OpenSearch (``flat_object``, an ISM policy from the ILM one).
+Where a server lacks a feature (the local Elasticsearch stand-in has no ILM, an OpenSearch without the
+index-management plugin has no ISM) setup says so in one line and goes on.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from elasticsearch import AsyncElasticsearch
 
-from logfleet import es, kafka
+from logfleet import kafka, search
 from logfleet.config import Settings
-from logfleet.errors import ConfigError, LogfleetError
+from logfleet.errors import ConfigError
 
 
 def schemas_dir() -> Path:
@@ -39,45 +40,25 @@ async def setup_kafka(settings: Settings) -> list[str]:
 
 
 async def setup_elasticsearch(settings: Settings) -> list[str]:
-    """Put the ILM policy (when supported), component and index templates; returns what was done."""
+    """Put the retention policy (ILM on Elasticsearch, ISM on OpenSearch, where the server has it), the
+    component and index templates; returns what was done, one line each, prefixed with the engine."""
     report: list[str] = []
-    async with es.client(settings) as client:
-        ilm = await _put_ilm(client, _load("ilm-logfleet-logs.json"))
-        report.append(ilm)
+    async with search.connect(settings) as engine:
+        line, named_in_settings = await engine.put_lifecycle("logfleet-logs", _load("ilm-logfleet-logs.json"))
+        report.append(line)
         settings_template = _load("component-logfleet-settings.json")
-        if not ilm.startswith("elasticsearch: ilm policy"):
+        if not named_in_settings:
             settings_template["template"]["settings"].pop("index.lifecycle.name", None)
         for name, body in (
             ("logfleet-ecs", _load("component-logfleet-ecs.json")),
             ("logfleet-settings", settings_template),
         ):
-            await client.cluster.put_component_template(name=name, template=body["template"], meta=body["_meta"])
-            report.append(f"elasticsearch: component template {name} put")
+            await engine.put_component_template(name, body)
+            report.append(f"{engine.name}: component template {name} put")
         for name, file in (
             ("logfleet-logs", "index-template-logfleet-logs.json"),
             ("logfleet-deadletter", "index-template-logfleet-deadletter.json"),
         ):
-            body = _load(file)
-            await client.indices.put_index_template(
-                name=name,
-                index_patterns=body["index_patterns"],
-                data_stream=body["data_stream"],
-                priority=body["priority"],
-                composed_of=body["composed_of"],
-                meta=body["_meta"],
-            )
-            report.append(f"elasticsearch: index template {name} put")
+            await engine.put_index_template(name, _load(file))
+            report.append(f"{engine.name}: index template {name} put")
     return report
-
-
-async def _put_ilm(client: AsyncElasticsearch, body: dict[str, Any]) -> str:
-    try:
-        await client.ilm.put_lifecycle(name="logfleet-logs", policy=body["policy"])
-    except LogfleetError:
-        raise
-    except Exception as exc:  # the server has no ILM: not fatal
-        status = getattr(getattr(exc, "meta", None), "status", None)
-        if status is None:
-            raise
-        return f"elasticsearch: no ILM on this server (HTTP {status}); retention must be managed otherwise"
-    return "elasticsearch: ilm policy logfleet-logs put"

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from logfleet import es, kafka, security
+from logfleet import kafka, search, security
 from logfleet.config import Settings
 from logfleet.errors import LogfleetError, NoData
 from logfleet.lag import partition_lags
@@ -30,7 +30,7 @@ from logfleet.lag import partition_lags
 CHECKPOINT_FILE = "shipper-checkpoints.json"
 DEADLETTER_DATASET = "logfleet.deadletter"
 KAFKA_TIMEOUT_S = 15.0
-_BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d+$")
+_BACKING = re.compile(r"^\.ds-(?P<stream>.+?)(?:-\d{4}\.\d{2}\.\d{2})?-\d+$")  # Elasticsearch dates them
 
 
 def checkpoints(settings: Settings, now: float | None = None) -> dict[str, Any]:
@@ -135,7 +135,8 @@ async def _lag(settings: Settings, stages: list[tuple[str, str, list[str]]]) -> 
 
 
 def stream_of(index: str) -> str:
-    """The data stream a backing index belongs to (``.ds-logs-web-prod-2024.05.01-000001``)."""
+    """The data stream a backing index belongs to (Elasticsearch ``.ds-logs-web-prod-2024.05.01-000001``,
+    OpenSearch ``.ds-logs-web-prod-000001``)."""
     found = _BACKING.match(index)
     return found.group("stream") if found else index
 
@@ -147,14 +148,12 @@ async def documents(settings: Settings, minutes: int) -> dict[str, Any]:
     recent = {"range": {"@timestamp": {"gte": f"now-{minutes}m"}}}
     streams: dict[str, int] = {}
     try:
-        async with es.client(settings, request_timeout=15) as client:
+        async with search.connect(settings, request_timeout=15) as engine:
             # Listing, then one count per index: a terms aggregation on _index is not supported everywhere
             # (the local stand-in answers it with no buckets). A real server lists backing indices.
-            found = await client.indices.get(index=pattern, ignore_unavailable=True, allow_no_indices=True)
-            for index in sorted(found):
-                counted = await client.count(index=index, query=recent, ignore_unavailable=True)
+            for index in await engine.indices(pattern):
                 name = stream_of(index)
-                streams[name] = streams.get(name, 0) + int(counted["count"])
+                streams[name] = streams.get(name, 0) + await engine.count(index, recent)
     except NoData:
         pass
     except LogfleetError as exc:

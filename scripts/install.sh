@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install what logfleet needs on a Debian bookworm machine, as root: Debian's docker.io and static
-# busybox (for the local stack's test image), Java and Maven (the local stack's Apache Kafka runs
-# from Kafka's own jars on Maven Central), then a virtualenv in .venv with logfleet and its test
-# extras, and Kafka's jars resolved once into ~/.cache/logfleet. Safe to run again: it installs
-# only what is missing.
+# busybox (for the local stack's test image), Java 17 and Maven (the local stack's Apache Kafka and
+# OpenSearch run from their own jars on Maven Central), then a virtualenv in .venv with logfleet and
+# its test extras, and those jars resolved once into ~/.cache/logfleet. Safe to run again: it
+# installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,9 @@ fi
 # the venv's bundled pip and setuptools are old releases with published advisories (pip-audit in CI)
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-# the local stack's Kafka: the jars pinned in stack/kafka/pom.xml, resolved once (later runs reuse them)
+# the local stack's Kafka (stack/kafka/pom.xml) and OpenSearch (stack/opensearch/pom.xml): resolved
+# and built once, later runs reuse them
 .venv/bin/python -c 'from logfleet.devstack import kafka_node; print("kafka jars:", kafka_node.resolve())'
-echo "installed: $(.venv/bin/logfleet --version)"
+.venv/bin/python -m logfleet.devstack.opensearch_node build >/dev/null
+echo "installed: $(.venv/bin/logfleet --version), OpenSearch node in $(.venv/bin/python -c \
+    'from logfleet.devstack.opensearch_node import cache_dir; print(cache_dir())')"

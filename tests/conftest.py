@@ -5,12 +5,17 @@ stack) and carry ``@pytest.mark.servers``. The stack is started once per session
 under /tmp, with free ports, and stopped (its data deleted) at the end. A Docker Engine that already
 answers at DOCKER_HOST or /var/run/docker.sock is reused; otherwise a private dockerd is started.
 Set ``LOGFLEET_SKIP_SERVERS=1`` to skip the ``servers`` tests (CI never does).
+
+Tests of the search side take ``engine_settings`` instead (or ``search_engine`` for the server itself): they run
+once on the Elasticsearch stand-in and once on a real OpenSearch node, started once per session when the first
+such test asks for it (``opensearch``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +25,7 @@ import pytest
 from logfleet.busybox_image import IMAGE
 from logfleet.config import Settings
 from logfleet.stack import SYSTEM_DOCKER, docker_answers, down, free_port, up
+from tests.support import SearchServer
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -64,6 +70,56 @@ async def pipeline_settings(stack: Settings, tmp_path: Path) -> AsyncIterator[Se
     from tests.support import drop_namespace, isolated, prepare
 
     settings = isolated(stack, tmp_path)
+    await prepare(settings)
+    yield settings
+    await drop_namespace(settings)
+
+
+# --- The search engine under test: the Elasticsearch stand-in (in `stack`) or a real OpenSearch. -------------
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Iterator[SearchServer]:
+    """A real single-node OpenSearch (logfleet.devstack.opensearch_node) for this session, stopped and its
+    data deleted after it."""
+    from logfleet.devstack import opensearch_node
+
+    data = Path(tempfile.mkdtemp(prefix="lfos", dir="/tmp"))
+    port = free_port()
+    pid = [opensearch_node.start(data, port)]
+
+    def stop() -> None:
+        opensearch_node.stop(pid[0], data)
+
+    def start() -> None:
+        pid[0] = opensearch_node.start(data, port)
+
+    try:
+        yield SearchServer("opensearch", f"http://127.0.0.1:{port}", stop, start)
+    finally:
+        stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(params=["elasticsearch-standin", "opensearch"])
+def search_engine(request: pytest.FixtureRequest, stack: Settings) -> SearchServer:
+    """Each engine in turn: the stand-in of the session stack, then the session's real OpenSearch."""
+    if request.param == "opensearch":
+        server: SearchServer = request.getfixturevalue("opensearch")
+        return server
+    from tests.support import noida_service
+
+    return SearchServer("elasticsearch-standin", stack.es_url, lambda: noida_service("stop", "elasticsearch"),
+                        lambda: noida_service("start", "elasticsearch"))
+
+
+@pytest.fixture
+async def engine_settings(stack: Settings, search_engine: SearchServer, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Like ``pipeline_settings``, on the engine ``search_engine`` names: own topics, groups and namespace,
+    topics and templates created; the test's data streams are deleted afterwards."""
+    from tests.support import drop_namespace, isolated, prepare
+
+    settings = dataclasses.replace(isolated(stack, tmp_path), es_url=search_engine.url)
     await prepare(settings)
     yield settings
     await drop_namespace(settings)

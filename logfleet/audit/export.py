@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from elasticsearch import AsyncElasticsearch
 
 from logfleet.audit.output import EXPORT_COLUMNS, csv_row
 from logfleet.audit.search import Filters, build_query, index_for, require_data, sort_spec
+from logfleet.search import Engine
 
 PAGE = 10_000  # the largest page Elasticsearch serves by default (index.max_result_window)
 KEEP_ALIVE = "5m"
@@ -38,7 +38,7 @@ class ExportResult:
 
 
 async def records(
-    es: AsyncElasticsearch,
+    es: Engine,
     filters: Filters,
     page: int = PAGE,
     on_total: Callable[[int], None] | None = None,
@@ -47,12 +47,9 @@ async def records(
 
     ``on_total`` is called once with the number of matching records in that point in time.
     """
-    probe = await es.count(
-        index=index_for(filters), query=build_query(filters), ignore_unavailable=True, allow_no_indices=True
-    )
+    probe = await es.search(index_for(filters), query=build_query(filters), size=0)  # any index at all?
     require_data(probe, filters)
-    opened = await es.open_point_in_time(index=index_for(filters), keep_alive=KEEP_ALIVE, ignore_unavailable=True)
-    pit_id = str(opened["id"])
+    pit_id = await es.open_pit(index_for(filters), KEEP_ALIVE)
     after: list[Any] | None = None
     try:
         while True:
@@ -75,7 +72,7 @@ async def records(
             after = list(hits[-1]["sort"])
     finally:
         with contextlib.suppress(Exception):  # the PIT expires by itself; never hide the real error
-            await es.close_point_in_time(id=pit_id)
+            await es.close_pit(pit_id)
 
 
 class Writer:
@@ -118,7 +115,7 @@ def open_output(path: str) -> Iterator[IO[bytes]]:
 
 
 async def export(
-    es: AsyncElasticsearch,
+    es: Engine,
     filters: Filters,
     path: str,
     fmt: str,

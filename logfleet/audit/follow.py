@@ -18,9 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
 from logfleet.audit.search import Filters, build_query, index_for, require_data, sort_spec
+from logfleet.search import Engine
 
 NS_PER_MS = 1_000_000
 PAGE = 1000
@@ -62,19 +61,12 @@ def _with_range(filters: Filters, gte_ms: int | None, lt_ms: int | None = None) 
 
 
 async def _pages(
-    es: AsyncElasticsearch, filters: Filters, query: dict[str, Any], after: list[Any] | None, source: bool = True
+    es: Engine, filters: Filters, query: dict[str, Any], after: list[Any] | None, source: bool = True
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Every matching hit in ascending order after ``after``, a page at a time."""
     while True:
         answer = await es.search(
-            index=index_for(filters),
-            query=query,
-            sort=sort_spec("asc"),
-            size=PAGE,
-            search_after=after,
-            source=source,
-            ignore_unavailable=True,
-            allow_no_indices=True,
+            index_for(filters), query=query, sort=sort_spec("asc"), size=PAGE, search_after=after, source=source
         )
         require_data(answer, filters)
         hits = [dict(h) for h in answer["hits"]["hits"]]
@@ -86,7 +78,7 @@ async def _pages(
 
 
 async def _start(
-    es: AsyncElasticsearch, filters: Filters, cursor: _Cursor, lines: int, grace_ns: int
+    es: Engine, filters: Filters, cursor: _Cursor, lines: int, grace_ns: int
 ) -> list[dict[str, Any]]:
     """The records shown first: everything since ``--since``, else the last ``lines`` records."""
     shown: list[dict[str, Any]] = []
@@ -96,14 +88,7 @@ async def _start(
                 cursor.advance(hit)
                 shown.append(hit)
         return shown
-    answer = await es.search(
-        index=index_for(filters),
-        query=build_query(filters),
-        sort=sort_spec("desc"),
-        size=max(lines, 1),
-        ignore_unavailable=True,
-        allow_no_indices=True,
-    )
+    answer = await es.search(index_for(filters), query=build_query(filters), sort=sort_spec("desc"), size=max(lines, 1))
     require_data(answer, filters)
     hits = [dict(h) for h in answer["hits"]["hits"]][::-1]
     if not hits:
@@ -122,7 +107,7 @@ async def _start(
     return shown
 
 
-async def _poll(es: AsyncElasticsearch, filters: Filters, cursor: _Cursor, grace_ns: int) -> list[dict[str, Any]]:
+async def _poll(es: Engine, filters: Filters, cursor: _Cursor, grace_ns: int) -> list[dict[str, Any]]:
     """Records that arrived since the last poll, newer ones and late ones."""
     found: list[dict[str, Any]] = []
     before = cursor.last
@@ -139,15 +124,15 @@ async def _poll(es: AsyncElasticsearch, filters: Filters, cursor: _Cursor, grace
 
 
 async def _late(
-    es: AsyncElasticsearch, filters: Filters, cursor: _Cursor, before: list[Any], grace_ns: int
+    es: Engine, filters: Filters, cursor: _Cursor, before: list[Any], grace_ns: int
 ) -> list[dict[str, Any]]:
     """Records at or before the cursor (within the grace window) that were not shown."""
     low_ms = (int(before[0]) - grace_ns) // NS_PER_MS
     high_ms = int(before[0]) // NS_PER_MS + 1
     query = _with_range(filters, low_ms, high_ms)
-    counted = await es.count(index=index_for(filters), query=query, ignore_unavailable=True, allow_no_indices=True)
+    counted = await es.count(index_for(filters), query)
     known = sum(1 for ts in cursor.shown.values() if low_ms * NS_PER_MS <= ts < high_ms * NS_PER_MS)
-    if int(counted["count"]) <= known:
+    if counted <= known:
         return []
     late: list[dict[str, Any]] = []
     async for hits in _pages(es, filters, query, None):
@@ -156,7 +141,7 @@ async def _late(
 
 
 async def follow(
-    es: AsyncElasticsearch,
+    es: Engine,
     filters: Filters,
     *,
     lines: int = 10,

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
 from logfleet.audit.output import percent, table
 from logfleet.audit.search import DEADLETTER_CLAUSE, Filters, filter_clauses, require_data, streams, time_range
+from logfleet.search import Engine
 
 NONE = "(none)"
 MAX_SERVICES = 1000
@@ -45,15 +44,13 @@ def _missing(field: str, aggs: dict[str, Any] | None = None) -> dict[str, Any]:
     return body
 
 
-async def _aggregate(es: AsyncElasticsearch, filters: Filters, aggs: dict[str, Any]) -> dict[str, Any]:
+async def _aggregate(es: Engine, filters: Filters, aggs: dict[str, Any]) -> dict[str, Any]:
     answer = await es.search(
-        index=streams(filters.namespace),
+        streams(filters.namespace),
         query={"bool": {"filter": filter_clauses(filters)}},
         aggs=aggs,
         size=0,
         track_total_hits=True,
-        ignore_unavailable=True,
-        allow_no_indices=True,
     )
     require_data(answer, filters)
     return dict(answer["aggregations"])
@@ -69,7 +66,7 @@ def _buckets(agg: dict[str, Any], missing: dict[str, Any] | None = None) -> list
 # ----------------------------------------------------------------------------------------------- stats
 
 
-async def stats(es: AsyncElasticsearch, filters: Filters, top: int = 10) -> dict[str, Any]:
+async def stats(es: Engine, filters: Filters, top: int = 10) -> dict[str, Any]:
     """Log records in the window by service, level and container (dead letters counted apart)."""
     dimensions = {"service": "service.name", "level": "log.level", "container": "container.name"}
     kept_aggs: dict[str, Any] = {}
@@ -138,7 +135,7 @@ def stats_table(report: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------ violations
 
 
-async def violations(es: AsyncElasticsearch, filters: Filters) -> dict[str, Any]:
+async def violations(es: Engine, filters: Filters) -> dict[str, Any]:
     """Per service and reason: kept records with violations, dead letters; per service: the share."""
     reasons = {
         "reasons": _terms("logfleet.violations", MAX_REASONS),

@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
 from logfleet import deadletter
 from logfleet.audit.timeexpr import parse_time, to_es
 from logfleet.errors import ConfigError, NoData
+from logfleet.search import Engine
 
 LOG_STREAMS = "logs-*"
 _NAMESPACE = re.compile(r"^(\*|[a-z0-9_]+)$")
@@ -138,17 +137,10 @@ def require_data(answer: Any, filters: Filters) -> None:
 
 
 async def search(
-    es: AsyncElasticsearch, filters: Filters, limit: int, newest_first: bool = False
+    es: Engine, filters: Filters, limit: int, newest_first: bool = False
 ) -> list[dict[str, Any]]:
     """The ``limit`` most recent matching documents, returned oldest first unless ``newest_first``."""
-    answer = await es.search(
-        index=index_for(filters),
-        query=build_query(filters),
-        sort=sort_spec("desc"),
-        size=limit,
-        ignore_unavailable=True,
-        allow_no_indices=True,
-    )
+    answer = await es.search(index_for(filters), query=build_query(filters), sort=sort_spec("desc"), size=limit)
     require_data(answer, filters)
     docs = [dict(hit["_source"]) for hit in answer["hits"]["hits"]]
     return docs if newest_first else docs[::-1]

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from logfleet import kafka, security, setup
+from logfleet import kafka, search, security, setup
 from logfleet.bench import mix
 from logfleet.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.config import Settings
@@ -137,13 +137,12 @@ async def _raw_bulk(settings: Settings, bodies: list[bytes]) -> float:
         return time.perf_counter() - start
 
 
-async def drop_index(settings: Settings, index: str) -> None:
-    """Delete a bench's data stream (the stand-in slows down as its stored data grows)."""
-    async with (
-        aiohttp.ClientSession(headers=security.es_headers(settings)) as session,
-        session.delete(f"{settings.es_url}/{index}", ssl=security.es_ssl(settings) or True) as answer,
-    ):
-        await answer.read()
+async def drop_index(settings: Settings, index: str) -> str:
+    """Delete a bench's data stream (the stand-in slows down as its stored data grows); returns the engine
+    it ran on (name and version)."""
+    async with search.connect(settings) as engine:
+        await engine.drop_streams(index)
+        return f"{engine.name} {engine.version}"
 
 
 def bench_indexer(settings: Settings, count: int, work_dir: Path) -> dict[str, Any]:
@@ -159,10 +158,11 @@ def bench_indexer(settings: Settings, count: int, work_dir: Path) -> dict[str, A
     asyncio.run(_produce(settings, settings.topic_events, _bulk_bodies(settings, count, 500, indexer_index)))
     result = _watch(settings, "indexer",
                     ["logfleet_indexer_created_total", "logfleet_indexer_duplicates_total"], count)
-    asyncio.run(drop_index(settings, indexer_index))
+    engine = asyncio.run(drop_index(settings, indexer_index))
     ceiling_rate = count / ceiling_s
     rate = result["done"] / result["seconds"]
     return {
+        "engine": engine,
         "docs": count,
         "ceiling_raw_bulk_docs_per_s": round(ceiling_rate),
         "indexer_docs_per_s": round(rate),

@@ -27,7 +27,7 @@ from typing import Any
 
 import docker
 
-from logfleet import es, kafka, setup
+from logfleet import kafka, search, setup
 from logfleet.bench.pipeline import isolated
 from logfleet.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.busybox_image import IMAGE
@@ -189,8 +189,8 @@ async def _poll_probes(client: Any, run: _Run) -> None:
     if run.last_probe:
         query = {"bool": {"filter": [query, {"range": {"@timestamp": {"gte": run.last_probe}}}]}}
     answer = await client.search(
-        index=f"logs-{PROBE_DATASET}-{run.settings.namespace}", size=500, query=query, sort=[{"@timestamp": "asc"}],
-        source=["@timestamp", "message"], ignore_unavailable=True, allow_no_indices=True,
+        f"logs-{PROBE_DATASET}-{run.settings.namespace}", size=500, query=query, sort=[{"@timestamp": "asc"}],
+        source=["@timestamp", "message"],
     )
     found_at = time.time()
     for hit in answer["hits"]["hits"]:
@@ -208,15 +208,14 @@ def _sample_rss(run: _Run, since: float) -> None:
 
 async def _count(client: Any, index: str, name: str = "") -> int:
     query = {"term": {"container.name": name}} if name else {"match_all": {}}
-    answer = await client.count(index=index, query=query, ignore_unavailable=True, allow_no_indices=True)
-    return int(answer["count"])
+    return int(await client.count(index, query))
 
 
 async def _watch(
     run: _Run, containers: list[Any], index: str, expected: int, start: float, duration_s: float, max_drain_s: float
 ) -> dict[str, float]:
     """Poll probes and RSS while the writers write, then wait for the drain; returns timings."""
-    async with es.client(run.settings) as client:
+    async with search.connect(run.settings) as client:
         next_rss = next_status = next_count = 0.0
         writing_s = drain_s = 0.0
         writers_done = False
@@ -226,8 +225,7 @@ async def _watch(
             if now >= next_rss:
                 _sample_rss(run, start)
                 next_rss = now + RSS_EVERY_S
-            url = run.settings.es_url  # a loaded stand-in can take over a minute to answer: ask again
-            with contextlib.suppress(Unreachable), es.translate_errors(url):
+            with contextlib.suppress(Unreachable):  # a loaded stand-in can take over a minute to answer
                 await _poll_probes(client, run)
             dead = [part for part, proc in run.procs.items() if proc.poll() is not None]
             if dead:
@@ -243,7 +241,7 @@ async def _watch(
             elif writers_done and now >= next_count:
                 next_count = now + COUNT_EVERY_S
                 count = last_count
-                with contextlib.suppress(Unreachable), es.translate_errors(url):
+                with contextlib.suppress(Unreachable):
                     count = await _count(client, index)
                 if count != last_count:
                     last_count, last_change = count, now
@@ -261,9 +259,9 @@ def _status(container: Any) -> str:
 
 
 async def _final_counts(run: _Run, index: str) -> dict[str, Any]:
-    async with es.client(run.settings, request_timeout=600) as client:
+    async with search.connect(run.settings, request_timeout=600) as client:
         answer = await client.search(  # one pass over the index (the stand-in scans it for every query)
-            index=index, size=0, aggs={"per": {"terms": {"field": "container.name", "size": len(run.per_tick) + 10}}},
+            index, size=0, aggs={"per": {"terms": {"field": "container.name", "size": len(run.per_tick) + 10}}},
         )
         found = {str(b["key"]): int(b["doc_count"]) for b in answer["aggregations"]["per"]["buckets"]}
         per_container = [found.get(run.name(i), 0) for i in range(len(run.per_tick))]
@@ -273,10 +271,9 @@ async def _final_counts(run: _Run, index: str) -> dict[str, Any]:
 
 
 async def _drop(settings: Settings) -> None:
-    async with es.client(settings) as client:
+    async with search.connect(settings) as client:
         for dataset in (DATASET, PROBE_DATASET, "logfleet.deadletter"):
-            name = f"logs-{dataset}-{settings.namespace}"
-            await client.options(ignore_status=404).indices.delete(index=name)
+            await client.drop_streams(f"logs-{dataset}-{settings.namespace}")
 
 
 def bench_soak(

@@ -129,16 +129,16 @@ def audit_search(
     @timestamp in nanoseconds, then by their sequence among lines of the same timestamp. For every
     record in a window, however many, use `logfleet audit export`.
     """
-    from logfleet import es
     from logfleet.audit.output import render
     from logfleet.audit.search import search
+    from logfleet.search import connect
 
     cli = _cli()
     settings = cli._settings(ctx)
 
     async def go() -> list[dict[str, Any]]:
         wanted = _filters(settings, namespace, query=query, **filters).validate()
-        async with es.client(settings) as client:
+        async with connect(settings) as client:
             return await search(client, wanted, limit, newest_first=sort == "desc")
 
     _write(render(cli._run(go), fmt))
@@ -185,9 +185,9 @@ def audit_follow(
     time order across containers; one that arrives late is still shown if it is at most GRACE
     seconds older than the newest one shown. Ctrl-C (or --max-seconds) ends it with exit code 0.
     """
-    from logfleet import es
     from logfleet.audit.follow import follow
     from logfleet.audit.output import StreamPrinter
+    from logfleet.search import connect
 
     cli = _cli()
     settings = cli._settings(ctx)
@@ -201,7 +201,7 @@ def audit_follow(
             loop.add_signal_handler(signum, stop.set)
         if max_seconds:
             loop.call_later(max_seconds, stop.set)
-        async with es.client(settings) as client:
+        async with connect(settings) as client:
             started = False
             async for batch in follow(client, wanted, lines=lines, interval=interval, grace=grace, stop=stop):
                 if not started:
@@ -248,8 +248,8 @@ def audit_export(
     sequence, event id, host, container, service, stream, level, format, violations, message).
     Shows a progress bar on a terminal and ends with a summary line on stderr.
     """
-    from logfleet import es
     from logfleet.audit.export import export
+    from logfleet.search import connect
 
     cli = _cli()
     settings = cli._settings(ctx)
@@ -267,7 +267,7 @@ def audit_export(
 
     async def go() -> Any:
         wanted = _filters(settings, namespace, query=query, **filters).validate()
-        async with es.client(settings, request_timeout=300) as client:
+        async with connect(settings, request_timeout=300) as client:
             return await export(client, wanted, output, fmt, page_size, on_total, on_page)
 
     started = time.monotonic()
@@ -295,16 +295,16 @@ def audit_stats(ctx: click.Context, /, query: str, fmt: str, top: int, namespace
     Counts records matching QUERY and the filters between --since and --until, with each one's
     share of the total, and the number of dead letters in the same window apart.
     """
-    from logfleet import es
     from logfleet.audit.output import render_report
     from logfleet.audit.reports import stats, stats_rows, stats_table
+    from logfleet.search import connect
 
     cli = _cli()
     settings = cli._settings(ctx)
 
     async def go() -> dict[str, Any]:
         wanted = _filters(settings, namespace, query=query, **filters).validate()
-        async with es.client(settings) as client:
+        async with connect(settings) as client:
             return await stats(client, wanted, top)
 
     report = cli._run(go)
@@ -323,16 +323,16 @@ def audit_violations(ctx: click.Context, /, fmt: str, namespace: str | None, **f
     by Elasticsearch), and the share of non-compliant records; then per reason (not_json,
     missing_field:..., unknown_level, ...) the number of violations and of dead letters.
     """
-    from logfleet import es
     from logfleet.audit.output import render_report
     from logfleet.audit.reports import violations, violations_rows, violations_table
+    from logfleet.search import connect
 
     cli = _cli()
     settings = cli._settings(ctx)
 
     async def go() -> dict[str, Any]:
         wanted = _filters(settings, namespace, **filters).validate()
-        async with es.client(settings) as client:
+        async with connect(settings) as client:
             return await violations(client, wanted)
 
     report = cli._run(go)

@@ -64,14 +64,15 @@ def deadletter_group() -> None:
 @click.pass_context
 def list_command(ctx: click.Context, /, fmt: str, limit: int, **filters: str) -> None:
     """Show dead letters (oldest first): time, reason, container, state, how often replayed, original."""
-    from logfleet import cli, es
+    from logfleet import cli
     from logfleet.audit.output import table
     from logfleet.replay import Selection, find
+    from logfleet.search import connect
 
     settings = cli._settings(ctx)
 
     async def go() -> list[dict[str, Any]]:
-        async with es.client(settings) as client:
+        async with connect(settings) as client:
             found = await find(client, settings.namespace, Selection(limit=limit, **filters))
             return [letter.row() for letter in found]
 
@@ -115,13 +116,14 @@ def replay_command(ctx: click.Context, /, fmt: str, limit: int, dry_run: bool, *
     message limit (only their start was kept), are not replayed.
     Needs write access to the raw topic and to the dead-letter stream.
     """
-    from logfleet import cli, es
+    from logfleet import cli
     from logfleet.replay import Selection, replay
+    from logfleet.search import connect
 
     settings = cli._settings(ctx)
 
     async def go() -> dict[str, Any]:
-        async with es.client(settings) as client:
+        async with connect(settings) as client:
             return await replay(settings, client, Selection(limit=limit, **filters), dry_run=dry_run)
 
     report = cli._run(go)

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from indexer.service import Indexer
-from logfleet import es
+from logfleet import search
 from logfleet.config import Settings
 from logfleet.model import encode_raw, event_id
 from processor.service import Processor
@@ -102,11 +102,8 @@ async def produce(cfg: Settings, lines: Lines) -> None:
 
 
 async def _search_all(cfg: Settings, index: str, fields: list[str]) -> list[dict[str, Any]]:
-    async with es.client(cfg) as client:
-        answer = await client.search(
-            index=index, size=10_000, source_includes=fields, query={"match_all": {}},
-            ignore_unavailable=True, allow_no_indices=True,
-        )
+    async with search.connect(cfg) as engine:
+        answer = await engine.search(index, size=10_000, source=fields, query={"match_all": {}})
     return [hit["_source"] for hit in answer["hits"]["hits"]]
 
 
@@ -227,8 +224,8 @@ def explicit_lines() -> Lines:
     return lines
 
 
-async def test_explicit_hostile_lines_end_as_one_event_or_one_dead_letter(pipeline_settings: Settings) -> None:
-    cfg = pipeline_settings
+async def test_explicit_hostile_lines_end_as_one_event_or_one_dead_letter(engine_settings: Settings) -> None:
+    cfg = engine_settings
     lines = explicit_lines()
     processor, indexer = Processor(cfg), Indexer(cfg)
     async with running(processor, indexer) as tasks:
@@ -247,8 +244,8 @@ async def test_explicit_hostile_lines_end_as_one_event_or_one_dead_letter(pipeli
 
 
 async def _mapping_fields(cfg: Settings, index: str) -> int:
-    async with es.client(cfg) as client:
-        answer = await client.indices.get_mapping(index=index)
+    async with search.connect(cfg) as engine:
+        answer = await engine.mapping(index)
 
     def count(properties: dict[str, Any]) -> int:
         return sum(1 + count(spec.get("properties", {})) for spec in properties.values())
@@ -256,8 +253,8 @@ async def _mapping_fields(cfg: Settings, index: str) -> int:
     return sum(count(body["mappings"].get("properties", {})) for body in dict(answer).values())
 
 
-async def test_ten_thousand_distinct_keys_do_not_grow_the_mapping(pipeline_settings: Settings) -> None:
-    cfg = pipeline_settings
+async def test_ten_thousand_distinct_keys_do_not_grow_the_mapping(engine_settings: Settings) -> None:
+    cfg = engine_settings
     index = f"logs-hostile_warn-{cfg.namespace}"
     first = Lines()
     first.add('{"@timestamp":"2026-01-01T00:00:00.000Z","log.level":"info","message":"first","service.name":"k"}')
@@ -317,8 +314,8 @@ def collect(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
     return found
 
 
-async def test_generated_hostile_lines_end_as_one_event_or_one_dead_letter(pipeline_settings: Settings) -> None:
-    cfg = pipeline_settings
+async def test_generated_hostile_lines_end_as_one_event_or_one_dead_letter(engine_settings: Settings) -> None:
+    cfg = engine_settings
     lines = Lines()
     examples = collect(GENERATED, 60)
     for text, policy in examples:

@@ -1,5 +1,6 @@
-"""The indexer against the real (stand-in) Elasticsearch: every event exactly once, through kill -9
-and a server outage; a rejected document is dead-lettered without holding back its batch."""
+"""The indexer against each search engine (the Elasticsearch stand-in, a real OpenSearch): every event
+exactly once, through kill -9 and a server outage; a rejected document is dead-lettered without holding
+back its batch."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from indexer.service import Indexer
-from logfleet import deadletter, es, setup
+from logfleet import deadletter, search, setup
 from logfleet.config import Settings
 from tests.support import (
+    SearchServer,
     count_docs,
     docs_reach,
     logfleet_cli,
-    noida_service,
     produce_events,
     running,
     spawn_cli,
@@ -32,9 +33,9 @@ pytestmark = [pytest.mark.servers]
 
 @pytest.mark.timeout(600)
 async def test_kill_9_of_the_indexer_mid_stream_stores_every_event_exactly_once(
-    pipeline_settings: Settings, tmp_path: Path
+    engine_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = pipeline_settings
+    settings = engine_settings
     events = 100_000
     container = f"idx-{uuid.uuid4().hex[:8]}"
     await produce_events(settings, events, container)
@@ -61,20 +62,20 @@ async def test_kill_9_of_the_indexer_mid_stream_stores_every_event_exactly_once(
 
 @pytest.mark.timeout(300)
 async def test_elasticsearch_stopped_for_20s_mid_stream_loses_and_duplicates_nothing(
-    pipeline_settings: Settings,
+    engine_settings: Settings, search_engine: SearchServer
 ) -> None:
-    settings = pipeline_settings
+    settings = engine_settings
     events = 10_000
     container = f"outage-{uuid.uuid4().hex[:8]}"
     await produce_events(settings, events, container)
     indexer = Indexer(settings)
     async with running(indexer):
         await wait_for(lambda: docs_reach(settings, 1, container), within=60, interval=0.2)
-        noida_service("stop", "elasticsearch")
+        search_engine.stop()
         try:
             await asyncio.sleep(20)
         finally:
-            noida_service("start", "elasticsearch")
+            search_engine.start()
         stored = await wait_for(lambda: docs_reach(settings, events, container), within=180, interval=1)
     assert stored == events
     assert indexer.writer is not None and indexer.writer.stats.created + indexer.writer.stats.duplicates >= events
@@ -84,9 +85,9 @@ async def test_elasticsearch_stopped_for_20s_mid_stream_loses_and_duplicates_not
 
 
 async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest_is_stored(
-    pipeline_settings: Settings,
+    engine_settings: Settings, search_engine: SearchServer
 ) -> None:
-    settings = pipeline_settings
+    settings = engine_settings
     index = f"logs-reject-{settings.namespace}"
     good = [
         orjson.dumps({"create": {"_index": index, "_id": f"good-{i}"}}) + b"\n"
@@ -108,12 +109,14 @@ async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest
         assert await wait_for(lambda: _dead_letters(settings), within=60)
     assert indexer.writer is not None and indexer.writer.stats.dead_lettered == 1
     assert await wait_for(lambda: _stored(settings, index, 5), within=30)
-    async with es.client(settings) as client:
-        stored = await client.search(index=index, size=10)
-        letters = await client.search(index=deadletter.stream_name(settings.namespace), size=10)
+    async with search.connect(settings) as engine:
+        stored = await engine.search(index, size=10)
+        letters = await engine.search(deadletter.stream_name(settings.namespace), size=10)
     assert sorted(hit["_source"]["message"] for hit in stored["hits"]["hits"]) == [f"fine {i}" for i in range(5)]
     letter = letters["hits"]["hits"][0]["_source"]
-    assert letter["error"]["type"] == "es_document_parsing_exception"
+    # the engine's own error type: Elasticsearch 8 says document_parsing_exception, OpenSearch the older name
+    parse_error = "mapper_parsing_exception" if search_engine.name == "opensearch" else "document_parsing_exception"
+    assert letter["error"]["type"] == f"es_{parse_error}"
     assert "@timestamp" in letter["error"]["message"]
     assert "not a time" in letter["event"]["original"]
     assert letter["container"]["name"] == "rejector"
@@ -121,23 +124,19 @@ async def test_a_rejected_document_is_dead_lettered_with_the_reason_and_the_rest
 
 
 async def _stored(settings: Settings, index: str, want: int) -> bool:
-    async with es.client(settings) as client:
-        answer = await client.count(index=index, ignore_unavailable=True, allow_no_indices=True)
-    return int(answer["count"]) >= want
+    async with search.connect(settings) as engine:
+        return await engine.count(index) >= want
 
 
 async def _dead_letters(settings: Settings) -> int:
-    async with es.client(settings) as client:
-        answer = await client.count(
-            index=deadletter.stream_name(settings.namespace), ignore_unavailable=True, allow_no_indices=True
-        )
-    return int(answer["count"])
+    async with search.connect(settings) as engine:
+        return await engine.count(deadletter.stream_name(settings.namespace))
 
 
-async def test_setup_elasticsearch_twice_in_a_row_succeeds(pipeline_settings: Settings) -> None:
-    first = await setup.setup_elasticsearch(pipeline_settings)
-    second = await setup.setup_elasticsearch(pipeline_settings)
+async def test_setup_elasticsearch_twice_in_a_row_succeeds(engine_settings: Settings) -> None:
+    first = await setup.setup_elasticsearch(engine_settings)
+    second = await setup.setup_elasticsearch(engine_settings)
     assert first == second
-    result = logfleet_cli(pipeline_settings, "setup")
+    result = logfleet_cli(engine_settings, "setup")
     assert result.returncode == 0, result.stderr
     assert "index template logfleet-logs put" in result.stdout

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from logfleet import deadletter, es
+from logfleet import deadletter, search
 from logfleet.config import Settings
 from logfleet.model import format_ts
 from processor.events import EventBuilder
@@ -117,12 +117,12 @@ def deadletters_body(namespace: str, letters: list[DeadLetter]) -> bytes:
 
 async def write(settings: Settings, body: bytes, refresh: bool = True) -> None:
     """Send a ``_bulk`` body, fail on any item error, and (unless told not to) make it searchable now."""
-    async with es.client(settings, request_timeout=600) as client:
+    async with search.connect(settings, request_timeout=600) as engine:
         if body:
-            answer = await es.bulk_raw(client, body)
+            answer = await engine.bulk(body)
             assert not answer.get("errors"), [i for i in answer["items"] if "error" in next(iter(i.values()))][:3]
         if refresh:
-            await client.indices.refresh(index=f"logs-*-{settings.namespace}", ignore_unavailable=True)
+            await engine.refresh(f"logs-*-{settings.namespace}")
 
 
 async def write_lines(

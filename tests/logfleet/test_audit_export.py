@@ -51,8 +51,8 @@ def make_lines(base: int) -> list[Line]:
     return lines
 
 
-async def test_export_of_100k_records_is_complete_and_ordered(pipeline_settings: Settings, tmp_path: object) -> None:
-    s = pipeline_settings
+async def test_export_of_100k_records_is_complete_and_ordered(engine_settings: Settings, tmp_path: object) -> None:
+    s = engine_settings
     base = now_ns() - 3600 * NS
     lines = make_lines(base)
 

@@ -75,9 +75,9 @@ class World:
 
 
 @pytest.fixture
-async def world(pipeline_settings: Settings) -> World:
+async def world(engine_settings: Settings) -> World:
     w = World()
-    w.ids = await write_lines(pipeline_settings, w.lines, w.letters)
+    w.ids = await write_lines(engine_settings, w.lines, w.letters)
     return w
 
 
@@ -113,8 +113,8 @@ def rfc3339(ts_ns: int) -> str:
 # ------------------------------------------------------------------------------------------------ search
 
 
-async def test_search_orders_by_nanosecond_then_sequence(pipeline_settings: Settings, world: World) -> None:
-    s = pipeline_settings
+async def test_search_orders_by_nanosecond_then_sequence(engine_settings: Settings, world: World) -> None:
+    s = engine_settings
     docs = ndjson(audit(s, "search", "--since", "2h", "--limit", "1000", "--format", "ndjson").stdout)
     assert [d["message"] for d in docs] == world.ordered(world.recent())
     assert [d["message"] for d in docs[:5]] == [
@@ -137,13 +137,13 @@ async def test_search_orders_by_nanosecond_then_sequence(pipeline_settings: Sett
     ],
     ids=["service", "host", "level", "container-since", "query", "lucene"],
 )
-async def test_search_filters(pipeline_settings: Settings, world: World, args: list[str], wanted: Any) -> None:
-    docs = ndjson(audit(pipeline_settings, "search", *args, "--format", "ndjson", "--limit", "1000").stdout)
+async def test_search_filters(engine_settings: Settings, world: World, args: list[str], wanted: Any) -> None:
+    docs = ndjson(audit(engine_settings, "search", *args, "--format", "ndjson", "--limit", "1000").stdout)
     assert [d["message"] for d in docs] == world.ordered([x for x in world.lines if wanted(x)])
 
 
-async def test_search_window_and_limit(pipeline_settings: Settings, world: World) -> None:
-    s, b = pipeline_settings, world.base
+async def test_search_window_and_limit(engine_settings: Settings, world: World) -> None:
+    s, b = engine_settings, world.base
     window = ["--since", rfc3339(b - 10 * NS), "--until", rfc3339(b + 30 * NS)]
     docs = ndjson(audit(s, "search", *window, "--format", "ndjson").stdout)
     assert [d["message"] for d in docs] == world.ordered([x for x in world.lines if x.container.startswith("api")])
@@ -151,8 +151,8 @@ async def test_search_window_and_limit(pipeline_settings: Settings, world: World
     assert [d["message"] for d in last3] == world.ordered(world.recent())[-3:]  # the most recent, oldest first
 
 
-async def test_search_in_every_format(pipeline_settings: Settings, world: World) -> None:
-    s = pipeline_settings
+async def test_search_in_every_format(engine_settings: Settings, world: World) -> None:
+    s = engine_settings
     expected = world.ordered([x for x in world.lines if x.service == "api"])
     out = {fmt: audit(s, "search", "--service", "api", "--format", fmt).stdout for fmt in FORMATS}
 
@@ -174,8 +174,8 @@ async def test_search_in_every_format(pipeline_settings: Settings, world: World)
     assert table[1].startswith(format_ts(first.ts_ns)) and "api-2" in table[1]
 
 
-async def test_search_the_dead_letters(pipeline_settings: Settings, world: World) -> None:
-    docs = ndjson(audit(pipeline_settings, "search", "--dead-letters", "--format", "ndjson").stdout)
+async def test_search_the_dead_letters(engine_settings: Settings, world: World) -> None:
+    docs = ndjson(audit(engine_settings, "search", "--dead-letters", "--format", "ndjson").stdout)
     assert [d["error"]["type"] for d in docs] == ["not_json", "not_json", "mapper_parsing_exception"]
     assert docs[1]["logfleet"]["violations"] == ["not_json", "missing_field:service.name"]
     assert {d["service"]["name"] for d in docs} == {"worker", "api"}
@@ -197,8 +197,8 @@ def expected_stats(world: World) -> dict[str, Any]:
     return out
 
 
-async def test_stats_in_every_format(pipeline_settings: Settings, world: World) -> None:
-    s = pipeline_settings
+async def test_stats_in_every_format(engine_settings: Settings, world: World) -> None:
+    s = engine_settings
     out = {fmt: audit(s, "stats", "--format", fmt).stdout for fmt in FORMATS}
     report = json.loads(out["json"])
     expected = expected_stats(world)
@@ -224,8 +224,8 @@ async def test_stats_in_every_format(pipeline_settings: Settings, world: World) 
     assert any(line.split() == ["api-1", "4", "23.5%"] for line in table.splitlines())
 
 
-async def test_stats_window_and_filters(pipeline_settings: Settings, world: World) -> None:
-    report = json.loads(audit(pipeline_settings, "stats", "--since", "7d", "--service", "worker",
+async def test_stats_window_and_filters(engine_settings: Settings, world: World) -> None:
+    report = json.loads(audit(engine_settings, "stats", "--since", "7d", "--service", "worker",
                               "--format", "json").stdout)
     assert report["records"] == 11  # the three-day-old line counts in a seven-day window
     assert report["dead_letters"] == 2
@@ -261,8 +261,8 @@ def expected_violations(world: World) -> dict[str, dict[str, Any]]:
     return out
 
 
-async def test_violations_in_every_format(pipeline_settings: Settings, world: World) -> None:
-    s = pipeline_settings
+async def test_violations_in_every_format(engine_settings: Settings, world: World) -> None:
+    s = engine_settings
     out = {fmt: audit(s, "violations", "--format", fmt).stdout for fmt in FORMATS}
     expected = expected_violations(world)
 
@@ -295,8 +295,8 @@ async def test_violations_in_every_format(pipeline_settings: Settings, world: Wo
     assert ["api", "mapper_parsing_exception", "0", "1"] in [line.split() for line in table]
 
 
-async def test_violations_of_one_service_over_a_longer_window(pipeline_settings: Settings, world: World) -> None:
-    report = json.loads(audit(pipeline_settings, "violations", "--since", "7d", "--service", "worker",
+async def test_violations_of_one_service_over_a_longer_window(engine_settings: Settings, world: World) -> None:
+    report = json.loads(audit(engine_settings, "violations", "--since", "7d", "--service", "worker",
                               "--format", "json").stdout)
     (worker,) = report["services"]
     assert (worker["records"], worker["violating"], worker["dead_letters"]) == (13, 2, 2)
@@ -305,8 +305,8 @@ async def test_violations_of_one_service_over_a_longer_window(pipeline_settings:
 # ---------------------------------------------------------------------------------------------- export
 
 
-async def test_export_ndjson_csv_and_stdout(pipeline_settings: Settings, world: World, tmp_path: Path) -> None:
-    s = pipeline_settings
+async def test_export_ndjson_csv_and_stdout(engine_settings: Settings, world: World, tmp_path: Path) -> None:
+    s = engine_settings
     target = tmp_path / "all.ndjson"
     result = audit(s, "export", "-o", str(target))
     docs = ndjson(target.read_text())
@@ -332,8 +332,8 @@ def new_lines(container: str, start: int, count: int, first: int) -> list[Line]:
     return [Line(container, start + i * 1000, f"live {first + i}", "info", service="live") for i in range(count)]
 
 
-async def test_follow_shows_new_and_late_records_once_in_order(pipeline_settings: Settings, world: World) -> None:
-    s = pipeline_settings
+async def test_follow_shows_new_and_late_records_once_in_order(engine_settings: Settings, world: World) -> None:
+    s = engine_settings
     start = now_ns()
     await write_lines(s, new_lines("live-1", start, 5, 0))
     follower = await Follower.start(s, "--container", "live-1", "--lines", "2", "--grace", "30", "--format", "ndjson")
@@ -357,8 +357,8 @@ async def test_follow_shows_new_and_late_records_once_in_order(pipeline_settings
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-async def test_follow_in_every_format(pipeline_settings: Settings, world: World, fmt: str) -> None:
-    s = pipeline_settings
+async def test_follow_in_every_format(engine_settings: Settings, world: World, fmt: str) -> None:
+    s = engine_settings
     follower = await Follower.start(s, "--service", "api", "--lines", "3", "--format", fmt, "--max-seconds", "60")
     header = 1 if fmt in ("table", "csv") else 0
     first = world.ordered([x for x in world.lines if x.service == "api"])[-1]
@@ -385,10 +385,10 @@ async def test_follow_in_every_format(pipeline_settings: Settings, world: World,
 
 
 async def test_follow_since_shows_everything_since_then_and_stops_by_itself(
-    pipeline_settings: Settings, world: World
+    engine_settings: Settings, world: World
 ) -> None:
     started = asyncio.get_running_loop().time()
-    result = logfleet_cli(pipeline_settings, "audit", "follow", "--container", "worker-1", "--since", "2h",
+    result = logfleet_cli(engine_settings, "audit", "follow", "--container", "worker-1", "--since", "2h",
                           "--max-seconds", "2", "--format", "ndjson", timeout=120)
     assert result.returncode == 0, result.stderr
     assert asyncio.get_running_loop().time() - started >= 2
@@ -405,8 +405,8 @@ async def test_follow_since_shows_everything_since_then_and_stops_by_itself(
     [["search"], ["follow", "--max-seconds", "1"], ["export", "-o", "-"], ["stats"], ["violations"]],
     ids=lambda a: a[0],
 )
-async def test_no_data_stream_yet_is_exit_code_6(pipeline_settings: Settings, args: list[str]) -> None:
-    result = logfleet_cli(pipeline_settings, "audit", *args, "--namespace", "nothinghere", timeout=120)
+async def test_no_data_stream_yet_is_exit_code_6(engine_settings: Settings, args: list[str]) -> None:
+    result = logfleet_cli(engine_settings, "audit", *args, "--namespace", "nothinghere", timeout=120)
     assert result.returncode == 6, result.stderr
     assert result.stderr.strip() == (
         "logfleet: no log data stream yet: nothing matches logs-*-nothinghere "

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from indexer.service import Indexer
-from logfleet import es
+from logfleet import search
 from logfleet.config import Settings
 from processor.events import dataset_for
 from processor.service import Processor
@@ -35,9 +35,9 @@ GOOD_LINE = '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"info","messag
 
 
 async def _docs(settings: Settings, index: str, name: str) -> list[dict[str, Any]]:
-    async with es.client(settings) as client:
-        answer = await client.options(ignore_status=404).search(
-            index=index, query={"term": {"container.name": name}}, size=1000, seq_no_primary_term=True
+    async with search.connect(settings) as engine:
+        answer = await engine.search(
+            index, query={"term": {"container.name": name}}, size=1000, seq_no_primary_term=True
         )
     return [{**hit["_source"], "_id": hit["_id"]} for hit in answer.get("hits", {}).get("hits", [])]
 
@@ -49,8 +49,8 @@ def _cli_json(settings: Settings, *args: str) -> Any:
 
 
 @pytest.mark.servers
-async def test_replay_after_policy_change_indexes_each_line_once(pipeline_settings: Settings) -> None:
-    settings = pipeline_settings
+async def test_replay_after_policy_change_indexes_each_line_once(engine_settings: Settings) -> None:
+    settings = engine_settings
     tag = uuid.uuid4().hex[:8]
     first, other = f"dl-a-{tag}", f"dl-b-{tag}"
     lines = [f"plain text {i}" for i in range(PLAIN)] + [LEVEL_LINE % i for i in range(LEVEL)]
@@ -181,15 +181,14 @@ def test_a_dead_letter_whose_identity_was_altered_is_not_replayed() -> None:
 
 
 def test_an_event_elasticsearch_refused_rebuilds_from_the_event() -> None:
-    from indexer.bulk import BulkWriter, split_items
+    from indexer.bulk import dead_letter, split_items
     from logfleet.replay import rebuild
     from processor.events import EventBuilder
 
     line = [TS, 2, "stdout", '{"message":"m","log.level":"info"}', []]
     built = EventBuilder("prod").bulk_lines({"v": 1, "host": "node-7", "container": META, "lines": [line]})
     ((action, event),) = split_items(built.events)
-    writer = BulkWriter(None, "http://unused", "prod", 10, 10)  # type: ignore[arg-type]  # no request made
-    _, dead = writer._dead_letter(action, event, {"type": "mapper_parsing_exception", "reason": "bad"})
+    _, dead = dead_letter("prod", action, event, {"type": "mapper_parsing_exception", "reason": "bad"})
     rebuilt = rebuild(orjson.loads(dead))
     assert not isinstance(rebuilt, str), rebuilt
     assert rebuilt.line == line and rebuilt.event_id == orjson.loads(action)["create"]["_id"]

@@ -48,8 +48,8 @@ async def _lag_zero(settings: Settings) -> bool:
 
 
 @pytest.mark.servers
-async def test_status_after_real_lines_went_through(pipeline_settings: Settings) -> None:
-    settings = pipeline_settings
+async def test_status_after_real_lines_went_through(engine_settings: Settings) -> None:
+    settings = engine_settings
     tag = uuid.uuid4().hex[:8]
     warn, strict = f"status-{tag}", f"status-strict-{tag}"
     good = start_container(settings, f"seq 1 {GOOD}", name=warn)

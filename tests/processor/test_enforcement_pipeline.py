@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from indexer.service import Indexer
-from logfleet import es
 from logfleet.config import Settings
+from logfleet.search import connect
 from processor.events import dataset_for
 from processor.service import Processor
 from shipper.daemon import Shipper
@@ -64,10 +64,8 @@ def bulk_docs(records: list[Any]) -> list[dict[str, Any]]:
 
 
 async def search(settings: Settings, index: str, name: str) -> list[dict[str, Any]]:
-    async with es.client(settings) as client:
-        answer = await client.options(ignore_status=404).search(
-            index=index, query={"term": {"container.name": name}}, size=1000
-        )
+    async with connect(settings) as engine:
+        answer = await engine.search(index, query={"term": {"container.name": name}}, size=1000)
     return [hit["_source"] for hit in answer.get("hits", {}).get("hits", [])]
 
 

@@ -24,7 +24,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from indexer.service import Indexer
-from logfleet import es
+from logfleet import search
 from logfleet.config import Settings
 from logfleet.model import encode_raw
 from tests.support import count_docs, read_topic, running, spawn_cli, wait_for
@@ -190,6 +190,5 @@ async def test_kill_9_of_the_processor_loses_nothing_and_duplicates_nothing(
 
 
 async def count_docs_in(settings: Settings, index: str) -> int:
-    async with es.client(settings) as client:
-        answer = await client.count(index=index, ignore_unavailable=True, allow_no_indices=True)
-    return int(answer["count"])
+    async with search.connect(settings) as engine:
+        return await engine.count(index)
