@@ -4,7 +4,8 @@
 starts a private ``dockerd`` under ``<stack_dir>/docker``; makes sure the image ``local/busybox:1`` exists
 (built from the host's static busybox, since no registry can be reached); starts Apache Kafka from its
 own jars (:mod:`logfleet.devstack.kafka_stack`: one combined KRaft node, or a controller and N brokers);
-and starts ``noida-db`` as the Elasticsearch stand-in (a real Elasticsearch cannot be had here).
+and starts the search engine (:mod:`logfleet.devstack.search_stack`): ``noida-db`` as the
+Elasticsearch stand-in (a real Elasticsearch cannot be had here), or a real OpenSearch.
 Every process it starts runs detached (its own session), so it outlives the command that started it,
 and its pid goes into ``<stack_dir>/stack.json``. ``down`` stops exactly those pids, and only while they
 still are the program that was started there. The record's ``settings`` are read by
@@ -22,9 +23,7 @@ import shlex
 import shutil
 import signal
 import socket
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,12 @@ import orjson
 from logfleet import processes
 from logfleet.busybox_image import IMAGE, ensure_image
 from logfleet.config import Settings
-from logfleet.devstack import kafka_stack
+from logfleet.devstack import kafka_stack, search_stack
 from logfleet.devstack.kafka_stack import KafkaCluster
 from logfleet.errors import StackError
 
 SYSTEM_DOCKER = "unix:///var/run/docker.sock"
 DOCKERD = "/usr/sbin/dockerd"
-NOIDA_PIN = "noida-db==0.2.3"
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_ES_PORT = 9200
 _SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes including the terminating NUL
@@ -58,7 +56,7 @@ class StackRecord:
     state_dir: str
     docker_source: str = ""
     started: dict[str, int | None] = dataclasses.field(
-        default_factory=lambda: {"dockerd": None, "noida": None})
+        default_factory=lambda: {"dockerd": None, "noida": None, "opensearch": None})
     kafka: KafkaCluster | None = None
     started_now: list[str] = dataclasses.field(default_factory=list)
     reused: list[str] = dataclasses.field(default_factory=list)
@@ -104,14 +102,6 @@ def docker_answers(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2.0) as resp:
-            return int(resp.status) == 200
-    except Exception:
-        return False
-
-
 def read_record(stack_dir: Path) -> StackRecord | None:
     """The record ``up`` wrote in ``stack_dir``, or None when there is none."""
     try:
@@ -121,7 +111,7 @@ def read_record(stack_dir: Path) -> StackRecord | None:
         return StackRecord(stack_dir, str(settings["docker_host"]), str(settings["kafka_bootstrap"]),
                            str(settings["es_url"]), str(settings["state_dir"]),
                            str(raw.get("docker", {}).get("source", "")),
-                           {"dockerd": started.get("dockerd"), "noida": started.get("noida")},
+                           {key: started.get(key) for key in ("dockerd", "noida", "opensearch")},
                            KafkaCluster.from_json(raw.get("kafka")))
     except (OSError, KeyError, TypeError, ValueError, AttributeError):
         return None
@@ -172,33 +162,6 @@ def _start_dockerd(stack_dir: Path) -> tuple[str, int, str]:
     raise StackError(f"dockerd exited with overlay2 and with vfs: {processes.log_tail(log)}")
 
 
-def find_noida() -> str:
-    """The noida-db program: the virtualenv's (even when it is not on PATH), else the one on PATH."""
-    beside = Path(sys.executable).parent / "noida-db"
-    binary = str(beside) if os.access(beside, os.X_OK) else shutil.which("noida-db")
-    if binary is None:
-        raise StackError(f"noida-db (Kafka and Elasticsearch stand-in) not found: pip install {NOIDA_PIN}")
-    return binary
-
-
-def _start_noida(stack_dir: Path, es_port: int) -> int:
-    binary = find_noida()
-    data, log = stack_dir / "noida", stack_dir / "noida.log"
-    data.mkdir(parents=True, exist_ok=True)
-    proc = processes.spawn_detached([binary, "start", "--only", "elasticsearch", "--host", "127.0.0.1",
-                   "--elasticsearch-port", str(es_port), "--data-dir", str(data)], log)
-    deadline = time.monotonic() + 30.0
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _http_ok(f"http://127.0.0.1:{es_port}/"):
-            return proc.pid
-        time.sleep(0.1)
-    if proc.poll() is None:
-        processes.stop(proc.pid, data)
-        raise StackError(f"noida-db did not answer on port {es_port} within 30 s: {processes.log_tail(log)}")
-    processes.forget(proc.pid)
-    raise StackError(f"noida-db exited with code {proc.returncode}: {processes.log_tail(log)}")
-
-
 def _pick_es_port(es_port: int | None, taken: set[int]) -> int:
     es = es_port or DEFAULT_ES_PORT
     while es in taken or not _port_free(es):
@@ -228,13 +191,16 @@ def _up_docker(rec: StackRecord, old: StackRecord, private_docker: bool) -> None
 
 
 def up(stack_dir: Path, *, kafka_port: int | None = None, es_port: int | None = None,
-       private_docker: bool = False, kafka_brokers: int = 1) -> StackRecord:
+       private_docker: bool = False, kafka_brokers: int = 1, search: str = "elasticsearch") -> StackRecord:
     """Start what is missing of the stack in ``stack_dir`` and record it; safe to run again.
 
     ``kafka_brokers`` 1 runs one combined KRaft node; more run a controller and that many brokers.
+    ``search`` is ``elasticsearch`` (the noida-db stand-in) or ``opensearch`` (a real node); the
+    other engine, if the stack ran it before, is stopped (its data is kept).
     """
+    if search not in search_stack.ENGINES:
+        raise StackError(f"unknown search engine {search!r}: use one of {', '.join(search_stack.ENGINES)}")
     stack_dir = Path(stack_dir).absolute()
-    noida_dir = stack_dir / "noida"
     with _locked(stack_dir):
         old = read_record(stack_dir) or StackRecord(stack_dir, "", "", "", "")
         rec = StackRecord(stack_dir, "", "", "", str(stack_dir / "state"))
@@ -251,20 +217,27 @@ def up(stack_dir: Path, *, kafka_port: int | None = None, es_port: int | None = 
         rec.kafka, rec.kafka_bootstrap = cluster, cluster.bootstrap
         _write_record(rec)
 
-        noida = old.started.get("noida")
-        if noida and processes.is_ours(noida, "noida-db", noida_dir) and _http_ok(old.es_url + "/"):
-            rec.es_url, rec.started["noida"] = old.es_url, noida
-            rec.reused.append(f"noida-db (pid {noida}): Elasticsearch stand-in {rec.es_url}")
-        else:
-            if noida and processes.is_ours(noida, "noida-db", noida_dir):  # ours, but it does not answer
-                processes.stop(noida, noida_dir)
-            taken = {node.port or node.controller_port or 0 for node in cluster.nodes}
-            port = _pick_es_port(es_port, taken)
-            rec.es_url = f"http://127.0.0.1:{port}"
-            rec.started["noida"] = _start_noida(stack_dir, port)
-            rec.started_now.append(f"noida-db (pid {rec.started['noida']}): Elasticsearch stand-in {rec.es_url}")
+        _up_search(rec, old, search, es_port)
         _write_record(rec)
         return rec
+
+
+def _up_search(rec: StackRecord, old: StackRecord, engine: str, es_port: int | None) -> None:
+    for other, key in search_stack.RECORD_KEYS.items():
+        if other != engine and (said := search_stack.stop(other, old.started.get(key), rec.stack_dir)):
+            rec.started_now.append(f"stopped {said}: this stack now runs {engine}")
+    key = search_stack.RECORD_KEYS[engine]
+    pid = old.started.get(key)
+    if search_stack.is_running(engine, pid, rec.stack_dir) and search_stack.http_ok(old.es_url + "/"):
+        rec.es_url, rec.started[key] = old.es_url, pid
+        rec.reused.append(f"{engine} (pid {pid}) at {rec.es_url}")
+        return
+    search_stack.stop(engine, pid, rec.stack_dir)  # ours, but it does not answer
+    taken = {node.port or node.controller_port or 0 for node in rec.kafka.nodes} if rec.kafka else set()
+    port = _pick_es_port(es_port, taken)
+    rec.es_url = f"http://127.0.0.1:{port}"
+    rec.started[key], said = search_stack.start(engine, rec.stack_dir, port)
+    rec.started_now.append(said)
 
 
 def _kill_containers(docker_host: str) -> None:
@@ -301,17 +274,19 @@ def down(stack_dir: Path, *, purge: bool = False) -> list[str]:
         if rec is not None:
             if rec.kafka is not None:
                 stopped += kafka_stack.down(rec.kafka)
-            for name, program, marker in (("noida", "noida-db", stack_dir / "noida"),
-                                          ("dockerd", "dockerd", stack_dir / "docker")):
-                pid = rec.started.get(name)
-                if pid and processes.is_ours(pid, program, marker):
-                    if name == "dockerd":
-                        _kill_containers(rec.docker_host)
-                    processes.stop(pid, marker)
-                    stopped.append(f"{program} (pid {pid})")
-                rec.started[name] = None
+            for engine, key in search_stack.RECORD_KEYS.items():
+                said = search_stack.stop(engine, rec.started.get(key), stack_dir)
+                stopped += [said] if said else []
+                rec.started[key] = None
+            dockerd = rec.started.get("dockerd")
+            if dockerd and processes.is_ours(dockerd, "dockerd", stack_dir / "docker"):
+                _kill_containers(rec.docker_host)
+                processes.stop(dockerd, stack_dir / "docker")
+                stopped.append(f"dockerd (pid {dockerd})")
+            rec.started["dockerd"] = None
             _write_record(rec)
-        ours = {"docker", "noida", "kafka", "state", "stack.json", "stack.tmp", "dockerd.log", "noida.log", ".lock"}
+        ours = {"docker", "noida", "kafka", "opensearch", "state", "stack.json", "stack.tmp", "dockerd.log",
+                "noida.log", ".lock"}
         if purge and (rec is not None or {p.name for p in stack_dir.iterdir()} <= ours):
             for leftover in processes.pids_mentioning(stack_dir / "docker"):
                 processes.kill_group(leftover, signal.SIGKILL)
@@ -345,9 +320,11 @@ def status(stack_dir: Path) -> dict[str, Any]:
     d = Settings()  # nothing recorded: show the addresses logfleet would use by default
     rec = read_record(stack_dir) or StackRecord(
         stack_dir, os.environ.get("DOCKER_HOST", d.docker_host), d.kafka_bootstrap, d.es_url, d.state_dir)
-    dockerd, noida = rec.started.get("dockerd"), rec.started.get("noida")
+    dockerd = rec.started.get("dockerd")
     dockerd = dockerd if dockerd and processes.is_ours(dockerd, "dockerd", stack_dir / "docker") else None
-    noida = noida if noida and processes.is_ours(noida, "noida-db", stack_dir / "noida") else None
+    running = {engine: pid for engine, key in search_stack.RECORD_KEYS.items()
+               if search_stack.is_running(engine, pid := rec.started.get(key), stack_dir)}
+    engine, search_pid = next(iter(running.items()), (None, None))
     return {
         "stack_dir": str(stack_dir),
         "recorded": (stack_dir / "stack.json").exists(),
@@ -355,8 +332,8 @@ def status(stack_dir: Path) -> dict[str, Any]:
                    "source": rec.docker_source or None,
                    "pid": dockerd},
         "kafka": kafka_stack.status(rec.kafka, rec.kafka_bootstrap),
-        "elasticsearch": {"address": rec.es_url, "answers": _http_ok(rec.es_url + "/"),
-                          "pid": noida},
+        "elasticsearch": {"address": rec.es_url, "answers": search_stack.http_ok(rec.es_url + "/"),
+                          "pid": search_pid, "engine": engine},
         "state_dir": rec.state_dir,
     }
 

@@ -227,7 +227,7 @@ def kafka_service(action: str) -> None:
 def noida_service(action: str, service: str) -> None:
     """Stop or start one service (``elasticsearch``) of the session's noida-db server; its data is
     kept, as when a real server is stopped and started."""
-    from logfleet.stack import find_noida
+    from logfleet.devstack.search_stack import find_noida
 
     stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])
     subprocess.run(
