@@ -7,10 +7,8 @@ distinct exit code (see :mod:`logfleet.errors`), never a traceback.
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -18,38 +16,12 @@ from logfleet import __version__
 from logfleet.commands.audit import audit_group
 from logfleet.commands.bench import bench_group
 from logfleet.commands.config import config_group
+from logfleet.commands.context import run, settings_from
 from logfleet.commands.deadletter import deadletter_group
 from logfleet.commands.kibana import kibana_setup_command
 from logfleet.commands.stack import stack_group
 from logfleet.commands.status import status_command
-from logfleet.config import Settings, load_settings
-from logfleet.errors import LogfleetError
-from logfleet.telemetry import configure_logging
-
-T = TypeVar("T")
-
-
-def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return asyncio.run(coro_factory())  # type: ignore[arg-type]
-    except LogfleetError as exc:
-        click.echo(f"logfleet: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-def _settings(ctx: click.Context, daemon: bool = False) -> Settings:
-    settings: Settings | None = ctx.obj.get("settings")
-    if settings is None:
-        try:
-            settings = load_settings(ctx.obj.get("config"))
-        except LogfleetError as exc:
-            click.echo(f"logfleet: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        configure_logging(settings.log_level, libraries=daemon)
-        ctx.obj["settings"] = settings
-    return settings
+from logfleet.config import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -102,7 +74,7 @@ def setup(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
 def _setup_servers(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
     from logfleet import setup as setup_mod
 
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
 
     async def go() -> list[str]:
         lines: list[str] = []
@@ -112,7 +84,7 @@ def _setup_servers(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None
             lines += await setup_mod.setup_elasticsearch(settings)
         return lines
 
-    for line in _run(go):
+    for line in run(go):
         click.echo(line)
 
 
@@ -135,8 +107,8 @@ def _daemon_command(name: str, help_text: str, factory: Callable[[Settings], lis
     def command(ctx: click.Context) -> None:
         from logfleet.runner import run_until_signalled
 
-        settings = _settings(ctx, daemon=True)
-        _run(lambda: run_until_signalled(*factory(settings), metrics_port=settings.metrics_port))
+        settings = settings_from(ctx, daemon=True)
+        run(lambda: run_until_signalled(*factory(settings), metrics_port=settings.metrics_port))
 
     return click.Command(name, callback=command, help=help_text)
 

@@ -19,16 +19,11 @@ from typing import Any, TypeVar
 import click
 
 from logfleet.audit.output import FORMATS
+from logfleet.commands.context import run, settings_from
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _TIME_HELP = "now, a duration back from now (15m, 2h, 7d) or RFC 3339 (2024-05-01T12:00:00Z)"
-
-
-def _cli() -> Any:
-    from logfleet import cli  # late: logfleet.cli imports this module
-
-    return cli
 
 
 def _filter_options(*, query: bool = True, until: bool = True, since_default: str = "") -> Callable[[F], F]:
@@ -133,15 +128,14 @@ def audit_search(
     from logfleet.audit.search import search
     from logfleet.search import connect
 
-    cli = _cli()
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
 
     async def go() -> list[dict[str, Any]]:
         wanted = _filters(settings, namespace, query=query, **filters).validate()
         async with connect(settings) as client:
             return await search(client, wanted, limit, newest_first=sort == "desc")
 
-    _write(render(cli._run(go), fmt))
+    _write(render(run(go), fmt))
 
 
 @audit_group.command("follow")
@@ -189,8 +183,7 @@ def audit_follow(
     from logfleet.audit.output import StreamPrinter
     from logfleet.search import connect
 
-    cli = _cli()
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
     printer = StreamPrinter(fmt)
 
     async def go() -> None:
@@ -213,7 +206,7 @@ def audit_follow(
         _write(printer.end())
 
     try:
-        cli._run(go)
+        run(go)
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         with contextlib.suppress(OSError):
             sys.stdout.close()
@@ -251,8 +244,7 @@ def audit_export(
     from logfleet.audit.export import export
     from logfleet.search import connect
 
-    cli = _cli()
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
     bar: dict[str, Any] = {}
     show_bar = sys.stderr.isatty() and output != "-"
 
@@ -272,7 +264,7 @@ def audit_export(
 
     started = time.monotonic()
     try:
-        result = cli._run(go)
+        result = run(go)
     finally:
         if "bar" in bar:
             bar["bar"].__exit__(None, None, None)
@@ -299,15 +291,14 @@ def audit_stats(ctx: click.Context, /, query: str, fmt: str, top: int, namespace
     from logfleet.audit.reports import stats, stats_rows, stats_table
     from logfleet.search import connect
 
-    cli = _cli()
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
 
     async def go() -> dict[str, Any]:
         wanted = _filters(settings, namespace, query=query, **filters).validate()
         async with connect(settings) as client:
             return await stats(client, wanted, top)
 
-    report = cli._run(go)
+    report = run(go)
     _write(render_report(report, stats_rows(report), fmt, stats_table(report)))
 
 
@@ -327,13 +318,12 @@ def audit_violations(ctx: click.Context, /, fmt: str, namespace: str | None, **f
     from logfleet.audit.reports import violations, violations_rows, violations_table
     from logfleet.search import connect
 
-    cli = _cli()
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
 
     async def go() -> dict[str, Any]:
         wanted = _filters(settings, namespace, **filters).validate()
         async with connect(settings) as client:
             return await violations(client, wanted)
 
-    report = cli._run(go)
+    report = run(go)
     _write(render_report(report, violations_rows(report), fmt, violations_table(report)))

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import orjson
 
-from logfleet.config import load_settings
+from logfleet.commands.context import settings_from
 from logfleet.errors import LogfleetError
 
 
@@ -38,7 +38,8 @@ def bench_group() -> None:
 @click.option("--peer", type=click.Choice(["none", "rsyslog"]), default="none", show_default=True,
               help="Also run a peer on the same container: rsyslog imdocker -> omkafka "
                    "(needs scripts/build-rsyslog-imdocker.sh).")
-def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool, peer: str) -> None:
+@click.pass_context
+def bench_shipper_command(ctx: click.Context, lines: int, runs: int, containers: int, as_json: bool, peer: str) -> None:
     """The shipper's lines/s from one busy container into Kafka (acknowledged) divided by the rate
     at which `docker logs -f` drains the same container; CPU seconds per million lines of the
     shipper and of dockerd; peak RSS; lines lost or duplicated in Kafka. With `--peer rsyslog`,
@@ -46,8 +47,8 @@ def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool,
     of rsyslog's."""
     from logfleet.bench.shipper import bench_many_containers, bench_shipper
 
+    settings = settings_from(ctx)
     try:
-        settings = load_settings()
         with tempfile.TemporaryDirectory(prefix="lfbench") as work:
             if containers:
                 _emit(bench_many_containers(settings, containers, Path(work)))
@@ -63,24 +64,26 @@ def bench_shipper_command(lines: int, runs: int, containers: int, as_json: bool,
 @bench_group.command("processor")
 @click.option("--records", default=200_000, show_default=True, type=click.IntRange(1000), help="Lines in the mix.")
 @click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
-def bench_processor_command(records: int, runs: int) -> None:
+@click.pass_context
+def bench_processor_command(ctx: click.Context, records: int, runs: int) -> None:
     """Events/s of one processor process from the raw topic to the events topic on a realistic mix
     (prescribed JSON, other JSON, nginx access, plain text with stack traces); CPU seconds per
     million; peak RSS. Timed from its first output to its last."""
     from logfleet.bench.pipeline import bench_processor
 
-    _run_bench("processor", lambda work: bench_processor(load_settings(), records, work), runs)
+    _run_bench("processor", lambda work: bench_processor(settings_from(ctx), records, work), runs)
 
 
 @bench_group.command("indexer")
 @click.option("--docs", default=50_000, show_default=True, type=click.IntRange(1000), help="Documents.")
 @click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
-def bench_indexer_command(docs: int, runs: int) -> None:
+@click.pass_context
+def bench_indexer_command(ctx: click.Context, docs: int, runs: int) -> None:
     """Docs/s from Kafka into Elasticsearch divided by the ceiling of the same server in the same
     run: the same documents sent as raw _bulk requests of the same size by a minimal loader."""
     from logfleet.bench.pipeline import bench_indexer
 
-    _run_bench("indexer", lambda work: bench_indexer(load_settings(), docs, work), runs)
+    _run_bench("indexer", lambda work: bench_indexer(settings_from(ctx), docs, work), runs)
 
 
 @bench_group.command("idle")
@@ -88,12 +91,13 @@ def bench_indexer_command(docs: int, runs: int) -> None:
               help="Raw records (one line each) per second in the trickle phase.")
 @click.option("--seconds", default=30.0, show_default=True, type=click.FloatRange(5), help="Length of each phase.")
 @click.option("--runs", default=3, show_default=True, type=click.IntRange(1, 20), help="Runs; medians reported.")
-def bench_idle_command(rate: float, seconds: float, runs: int) -> None:
+@click.pass_context
+def bench_idle_command(ctx: click.Context, rate: float, seconds: float, runs: int) -> None:
     """What a quiet host costs: the share of one core a processor and an indexer use with no input,
     then with a trickle of one-line records, measured after they joined their groups."""
     from logfleet.bench.idle import bench_idle
 
-    _run_bench("idle", lambda work: bench_idle(load_settings(), rate, seconds, work), runs)
+    _run_bench("idle", lambda work: bench_idle(settings_from(ctx), rate, seconds, work), runs)
 
 
 @bench_group.command("soak")
@@ -102,7 +106,8 @@ def bench_idle_command(rate: float, seconds: float, runs: int) -> None:
 @click.option("--duration", default=600, show_default=True, type=click.IntRange(1), help="Seconds of writing.")
 @click.option("--drain-timeout", default=900, show_default=True, type=click.IntRange(1),
               help="Seconds to wait for the pipeline to drain after the writers; then report what arrived.")
-def bench_soak_command(containers: int, rate: int, duration: int, drain_timeout: int) -> None:
+@click.pass_context
+def bench_soak_command(ctx: click.Context, containers: int, rate: int, duration: int, drain_timeout: int) -> None:
     """The whole pipeline (shipper, processor, indexer as separate processes) under a sustained
     load: end-to-end lag p50/p99 from probe lines (write to searchable), RSS of each part over
     time, and the final count of lines written against documents in Elasticsearch. Not run in CI."""
@@ -110,7 +115,7 @@ def bench_soak_command(containers: int, rate: int, duration: int, drain_timeout:
 
     try:
         with tempfile.TemporaryDirectory(prefix="lfsoak") as work:
-            result = bench_soak(load_settings(), containers, rate, duration, Path(work), drain_timeout)
+            result = bench_soak(settings_from(ctx), containers, rate, duration, Path(work), drain_timeout)
     except LogfleetError as exc:
         click.echo(f"logfleet: {exc}", err=True)
         sys.exit(exc.exit_code)

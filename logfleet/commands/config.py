@@ -18,6 +18,7 @@ from typing import Any
 import click
 import orjson
 
+from logfleet.commands.context import settings_from
 from logfleet.config import Settings, load_settings
 from logfleet.errors import ConfigError
 
@@ -69,9 +70,8 @@ def config_show(ctx: click.Context, fmt: str) -> None:
     token or api_key (es_password, es_api_key, kafka_sasl_password) is shown as ***, also when it
     was read from a *_file secret file. The TOML output can be used as a settings file.
     """
-    from logfleet import cli
 
-    values = masked(cli._settings(ctx))
+    values = masked(settings_from(ctx))
     if fmt == "json":
         click.echo(orjson.dumps(values, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from logfleet.commands.context import run, settings_from
+
 F = TypeVar("F", bound=Callable[..., Any])
 _TIME_HELP = "now, a duration back from now (15m, 2h, 7d) or RFC 3339 (2024-05-01T12:00:00Z)"
 _TABLE = ("@timestamp", "reason", "container", "state", "replays", "original")
@@ -64,19 +66,18 @@ def deadletter_group() -> None:
 @click.pass_context
 def list_command(ctx: click.Context, /, fmt: str, limit: int, **filters: str) -> None:
     """Show dead letters (oldest first): time, reason, container, state, how often replayed, original."""
-    from logfleet import cli
     from logfleet.audit.output import table
     from logfleet.replay import Selection, find
     from logfleet.search import connect
 
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
 
     async def go() -> list[dict[str, Any]]:
         async with connect(settings) as client:
             found = await find(client, settings.namespace, Selection(limit=limit, **filters))
             return [letter.row() for letter in found]
 
-    rows = cli._run(go)
+    rows = run(go)
     if fmt == "json":
         click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
     elif fmt == "ndjson":
@@ -116,17 +117,16 @@ def replay_command(ctx: click.Context, /, fmt: str, limit: int, dry_run: bool, *
     message limit (only their start was kept), are not replayed.
     Needs write access to the raw topic and to the dead-letter stream.
     """
-    from logfleet import cli
     from logfleet.replay import Selection, replay
     from logfleet.search import connect
 
-    settings = cli._settings(ctx)
+    settings = settings_from(ctx)
 
     async def go() -> dict[str, Any]:
         async with connect(settings) as client:
             return await replay(settings, client, Selection(limit=limit, **filters), dry_run=dry_run)
 
-    report = cli._run(go)
+    report = run(go)
     if fmt == "json":
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         return

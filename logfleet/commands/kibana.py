@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from logfleet.commands.context import run
+
 
 @click.command("kibana")
 @click.option(
@@ -44,7 +46,6 @@ def kibana_setup_command(
     object (ok, or the error Kibana gave) and exits with 1 if any object failed. Credentials are
     never taken from the command line: use the environment or --credentials-file.
     """
-    from logfleet import cli
     from logfleet import kibana as kibana_mod
 
     def prepare() -> tuple[bytes, Any]:
@@ -57,7 +58,7 @@ def kibana_setup_command(
 
     if credentials_file and Path(credentials_file).exists() and kibana_mod.loosely_readable(credentials_file):
         click.echo(f"logfleet: warning: {credentials_file} can be read by other users (chmod 600 it)", err=True)
-    report = cli._run(go)
+    report = run(go)
     width = max((len(r.type) for r in report.results), default=0)
     id_width = max((len(r.id) for r in report.results), default=0)
     for result in report.results:

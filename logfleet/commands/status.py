@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
+from logfleet.commands.context import run, settings_from
 from logfleet.errors import Unreachable
 
 
@@ -31,11 +32,10 @@ def status_command(ctx: click.Context, fmt: str, minutes: int) -> None:
     A section whose server does not answer says so; the others are still shown, and the command
     exits with 4.
     """
-    from logfleet import cli
     from logfleet import status as status_mod
 
-    settings = cli._settings(ctx)
-    report = cli._run(lambda: status_mod.gather(settings, minutes))
+    settings = settings_from(ctx)
+    report = run(lambda: status_mod.gather(settings, minutes))
     if fmt == "json":
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -75,3 +77,13 @@ def test_credentials_in_the_elasticsearch_url_are_never_printed() -> None:
     assert result.returncode == 4
     assert "s3cret-pw" not in result.stderr and "auditor" not in result.stderr
     assert "***@127.0.0.1:1" in result.stderr
+
+
+@pytest.mark.parametrize("bench", [["processor", "--records", "1000"], ["indexer", "--docs", "1000"],
+                                   ["idle", "--seconds", "5"]])
+def test_the_config_file_reaches_the_benchmarks_too(tmp_path: Path, bench: list[str]) -> None:
+    config = tmp_path / "logfleet.toml"
+    config.write_text('kafka_bootstrap = "127.0.0.1:1"\nes_url = "http://127.0.0.1:1"\n')
+    result = bare_cli("--config", str(config), "bench", *bench, "--runs", "1")
+    assert result.returncode == 4, result.stderr
+    assert "127.0.0.1:1" in result.stderr and "Traceback" not in result.stderr
