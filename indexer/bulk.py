@@ -11,12 +11,12 @@ An unreachable server is retried without end: the caller does not commit meanwhi
 from __future__ import annotations
 
 import asyncio
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from logfleet import deadletter
 from logfleet.errors import ElasticsearchUnreachable, LogfleetError
+from logfleet.retry import backoff
 from logfleet.search import Engine
 from logfleet.telemetry import get_logger
 
@@ -91,7 +91,7 @@ class BulkWriter:
                 answer = await self.engine.bulk(body)
                 self.stats.requests += 1
             except (ElasticsearchUnreachable, LogfleetError) as exc:
-                delay = _backoff(attempt)
+                delay = backoff(attempt, base=0.2, floor=0.05)
                 attempt += 1
                 log.warning("bulk_request_failed", error=str(exc), items=len(pending), retry_in=round(delay, 2))
                 await asyncio.sleep(delay)
@@ -117,7 +117,7 @@ class BulkWriter:
             self.stats.retried += sum(1 for item in retry if not item[2])
             pending = retry
             if pending:
-                await asyncio.sleep(_backoff(attempt))
+                await asyncio.sleep(backoff(attempt, base=0.2, floor=0.05))
                 attempt += 1
 
 
@@ -128,7 +128,3 @@ def dead_letter(namespace: str, action: bytes, doc: bytes, error: dict[str, Any]
     kind = f"es_{error.get('type', 'rejected')}"
     lines = deadletter.of_item(namespace, action, doc, kind, reason, doc.decode(errors="replace"))
     return split_items(lines)[0]
-
-
-def _backoff(attempt: int) -> float:
-    return random.uniform(0.05, min(30.0, 0.2 * 2**attempt))

@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from logfleet.retry import backoff
 from logfleet.telemetry import get_logger
 
 Handler = Callable[[list[Any]], Coroutine[Any, Any, None]]
@@ -55,9 +56,10 @@ async def consume_batches(
                 handled, task = in_hand
                 in_hand = None
                 if not await _settle(consumer, handled, task):
+                    delay = backoff(attempt)
                     attempt += 1
-                    delay = min(30.0, 0.5 * 2**attempt)
-                    log.warning("batch_failed", error=str(task.exception()), records=len(handled), retry_in=delay)
+                    log.warning("batch_failed", error=str(task.exception()), records=len(handled),
+                                retry_in=round(delay, 2))
                     await _rewind(consumer)  # the batch just read is dropped too: the rewind reads it again
                     await asyncio.sleep(delay)
                     continue

@@ -37,6 +37,7 @@ from aiokafka.errors import (
 from logfleet import security
 from logfleet.config import Settings
 from logfleet.errors import AuthError, DeliveryError, KafkaUnreachable, UntrustedCertificate
+from logfleet.retry import backoff
 from logfleet.telemetry import get_logger
 
 log = get_logger("kafka")
@@ -79,7 +80,6 @@ async def _start(client: Any, what: str, settings: Settings, attempts: int) -> N
     credentials, an untrusted certificate and a refused operation end at once. A client that did not
     start is closed again (aiokafka leaves its connections open otherwise)."""
     close = client.close if isinstance(client, AIOKafkaAdminClient) else client.stop
-    delay = 0.5
     for attempt in range(attempts):
         try:
             await client.start()
@@ -90,8 +90,7 @@ async def _start(client: Any, what: str, settings: Settings, attempts: int) -> N
             found = await diagnose(settings, what, exc)
             if attempt == attempts - 1 or isinstance(found, (AuthError, UntrustedCertificate)):
                 raise found from exc
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            await asyncio.sleep(backoff(attempt, cap=10.0))
         except NOT_AUTHORIZED as exc:
             with contextlib.suppress(KafkaError):
                 await close()

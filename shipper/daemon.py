@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from logfleet.config import Settings
 from logfleet.docker_api import ContainerGone, DockerClient
 from logfleet.errors import LogfleetError
 from logfleet.metrics import Metric, counters
+from logfleet.retry import backoff
 from logfleet.telemetry import get_logger
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import Selector, own_container_id
@@ -30,9 +30,7 @@ log = get_logger("shipper")
 EVENT_FILTERS = {"type": ["container"], "event": ["start", "destroy"]}
 
 
-def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
-    """Exponential backoff with full jitter for the given attempt number (0-based)."""
-    return random.uniform(0, min(cap, base * 2**attempt))
+
 
 
 class Shipper:

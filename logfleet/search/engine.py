@@ -27,6 +27,7 @@ import orjson
 from logfleet import security
 from logfleet.config import Settings
 from logfleet.errors import AuthError, ConfigError, ElasticsearchUnreachable, NoData, SearchRequestError
+from logfleet.retry import backoff
 from logfleet.telemetry import get_logger
 
 log = get_logger("search")
@@ -239,7 +240,6 @@ async def connect(settings: Settings, request_timeout: float = 60, attempts: int
     options = security.es_options(settings)
     if options.get("verify_certs") is False:
         log.warning("es_tls_unverified", url=safe_url(settings.es_url), setting="es_verify_certs=false")
-    delay = 0.5
     for attempt in range(attempts):
         try:
             info = await _probe(settings, min(request_timeout, 30.0))
@@ -247,9 +247,9 @@ async def connect(settings: Settings, request_timeout: float = 60, attempts: int
         except ElasticsearchUnreachable as exc:
             if attempt == attempts - 1:
                 raise
-            log.warning("search_engine_unreachable", error=str(exc), retry_in=delay)
+            delay = backoff(attempt, cap=10.0)
+            log.warning("search_engine_unreachable", error=str(exc), retry_in=round(delay, 2))
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
     version = dict(info.get("version") or {})
     engine: Engine
     try:
