@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -26,39 +24,31 @@ from logfleet import kafka, search, security
 from logfleet.config import Settings
 from logfleet.errors import LogfleetError, NoData
 from logfleet.lag import partition_lags
+from shipper import checkpoints as shipper_checkpoints
 
-CHECKPOINT_FILE = "shipper-checkpoints.json"
 DEADLETTER_DATASET = "logfleet.deadletter"
 KAFKA_TIMEOUT_S = 15.0
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+?)(?:-\d{4}\.\d{2}\.\d{2})?-\d+$")  # Elasticsearch dates them
 
 
 def checkpoints(settings: Settings, now: float | None = None) -> dict[str, Any]:
-    """The shipper's checkpoints on this host, one entry per container, with their age in seconds."""
-    path = Path(settings.state_dir) / CHECKPOINT_FILE
+    """The shipper's checkpoints on this host, one entry per container, with their age in seconds
+    (read through the shipper's own checkpoint store, which owns the file's format)."""
+    path = shipper_checkpoints.path_in(settings.state_dir)
     section: dict[str, Any] = {"ok": True, "host": settings.host_name, "file": str(path), "containers": []}
-    now = time.time() if now is None else now
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
+    if not path.exists():
         section["note"] = "no checkpoint file (no shipper ran on this host with this state_dir)"
         return section
-    except (OSError, orjson.JSONDecodeError) as exc:
+    try:
+        entries = shipper_checkpoints.CheckpointStore(path).entries()
+    except (OSError, ValueError) as exc:
         return {**section, "ok": False, "error": f"cannot read {path}: {exc}"}
-    containers = data.get("containers", {}) if isinstance(data, dict) else {}
-    for cid, entry in sorted(containers.items()):
-        if not isinstance(entry, dict):
-            continue
-        state = "removed" if "removed" in entry else "finished" if "finished" in entry else "following"
-        section["containers"].append(
-            {
-                "container_id": cid,
-                "state": state,
-                "last_line_ts_ns": entry.get("ts"),
-                "checkpoint_written_at": entry.get("at"),
-                "age_s": round(now - float(entry["at"]), 3) if "at" in entry else None,
-            }
-        )
+    now = time.time() if now is None else now
+    section["containers"] = [
+        {"container_id": e.container_id, "state": e.state, "last_line_ts_ns": e.last_line_ts_ns,
+         "checkpoint_written_at": e.written_at, "age_s": None if e.written_at is None else round(now - e.written_at, 3)}
+        for e in entries
+    ]
     return section
 
 

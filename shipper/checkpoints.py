@@ -8,6 +8,7 @@ something changed. Checkpoints of removed containers are forgotten after a reten
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -16,6 +17,22 @@ from typing import Any
 import orjson
 
 FORGET_AFTER_S = 24 * 3600.0
+FILE_NAME = "shipper-checkpoints.json"
+
+
+def path_in(state_dir: str | Path) -> Path:
+    """Where the shipper of a host keeps its checkpoints, in its ``state_dir``."""
+    return Path(state_dir) / FILE_NAME
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One container's checkpoint as an operator sees it."""
+
+    container_id: str
+    state: str  # following, finished (read to its end) or removed (forgotten after FORGET_AFTER_S)
+    last_line_ts_ns: int | None
+    written_at: float | None
 
 
 class CheckpointStore:
@@ -33,6 +50,15 @@ class CheckpointStore:
             pass
         except (orjson.JSONDecodeError, AttributeError) as exc:
             raise ValueError(f"checkpoint file {path} is not valid JSON: {exc}") from exc
+
+    def entries(self) -> list[Entry]:
+        """Every container's checkpoint, by container id."""
+        out = []
+        for cid, entry in sorted(self._data.items()):
+            state = "removed" if "removed" in entry else "finished" if "finished" in entry else "following"
+            ts, at = entry.get("ts"), entry.get("at")
+            out.append(Entry(cid, state, int(ts) if ts is not None else None, float(at) if at is not None else None))
+        return out
 
     def position(self, container_id: str) -> tuple[int, int] | None:
         """The last acknowledged ``(ts_ns, ordinal)`` of a container, or None."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from pathlib import Path
 from typing import Any
 
 from logfleet import kafka
@@ -22,6 +21,7 @@ from logfleet.errors import LogfleetError
 from logfleet.metrics import Metric, counters
 from logfleet.retry import backoff
 from logfleet.telemetry import get_logger
+from shipper import checkpoints
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import Selector, own_container_id
 from shipper.follower import Follower, ShipperStats
@@ -39,7 +39,7 @@ class Shipper:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.stats = ShipperStats()
-        self.checkpoints = CheckpointStore(Path(settings.state_dir) / "shipper-checkpoints.json")
+        self.checkpoints = CheckpointStore(checkpoints.path_in(settings.state_dir))
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._docker_ok = False
