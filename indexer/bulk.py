@@ -11,17 +11,45 @@ An unreachable server is retried without end: the caller does not commit meanwhi
 from __future__ import annotations
 
 import asyncio
+import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from logfleet import deadletter
 from logfleet.errors import ElasticsearchUnreachable, LogfleetError
 from logfleet.retry import backoff
-from logfleet.search import Engine
 from logfleet.telemetry import get_logger
 
 log = get_logger("indexer")
 Item = tuple[bytes, bytes]
+
+
+class BulkEndpoint(Protocol):
+    """What the writer needs of a search engine (:class:`logfleet.search.Engine` is one)."""
+
+    async def bulk(self, body: bytes) -> dict[str, Any]:
+        """Send one ``_bulk`` request; the answer has one result per item, in order."""
+        ...
+
+
+class Outcome(enum.Enum):
+    """What becomes of one ``_bulk`` item after the engine answered it."""
+
+    STORED = "stored"  # 2xx
+    DUPLICATE = "duplicate"  # 409 on create: a replay of a document already stored
+    RETRY = "retry"  # 429 or 5xx: the engine is busy or failing; send this item again
+    REJECTED = "rejected"  # any other error (400 mapping/parse): it will never be stored as it is
+
+
+def classify(status: int) -> Outcome:
+    """The outcome of an item answered with HTTP ``status``."""
+    if status < 300:
+        return Outcome.STORED
+    if status == 409:
+        return Outcome.DUPLICATE
+    if status == 429 or status >= 500:
+        return Outcome.RETRY
+    return Outcome.REJECTED
 
 
 @dataclass
@@ -70,7 +98,7 @@ def chunks(items: list[Item], max_docs: int, max_bytes: int) -> list[list[Item]]
 class BulkWriter:
     """Writes items with per-item outcomes; one instance per indexer."""
 
-    def __init__(self, engine: Engine, namespace: str, max_docs: int, max_bytes: int) -> None:
+    def __init__(self, engine: BulkEndpoint, namespace: str, max_docs: int, max_bytes: int) -> None:
         self.engine = engine
         self.namespace = namespace
         self.max_docs = max_docs
@@ -99,12 +127,12 @@ class BulkWriter:
             retry: list[tuple[bytes, bytes, bool]] = []
             for (action, doc, is_dead_letter), result in zip(pending, answer.get("items", []), strict=False):
                 outcome = next(iter(result.values()))
-                status = int(outcome.get("status", 500))
-                if status < 300:
+                kind = classify(int(outcome.get("status", 500)))
+                if kind is Outcome.STORED:
                     self.stats.created += 1
-                elif status == 409:
+                elif kind is Outcome.DUPLICATE:
                     self.stats.duplicates += 1
-                elif status == 429 or status >= 500:
+                elif kind is Outcome.RETRY:
                     retry.append((action, doc, is_dead_letter))
                 elif is_dead_letter:
                     self.stats.dead_letters_rejected += 1

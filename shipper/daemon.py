@@ -22,9 +22,10 @@ from logfleet.metrics import Metric, counters
 from logfleet.retry import backoff
 from logfleet.telemetry import get_logger
 from shipper import checkpoints
+from shipper.acks import ShipperStats
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import Selector, own_container_id
-from shipper.follower import Follower, ShipperStats
+from shipper.follower import Follower
 
 log = get_logger("shipper")
 EVENT_FILTERS = {"type": ["container"], "event": ["start", "destroy"]}

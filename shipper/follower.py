@@ -11,43 +11,23 @@ container's end. In-flight records are bounded, so a slow or absent Kafka pauses
 from __future__ import annotations
 
 import asyncio
-import collections
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from logfleet.config import Settings
 from logfleet.docker_api import DockerClient
-from logfleet.errors import DeliveryError
 from logfleet.model import ContainerMeta, docker_since, encode_raw, format_ts
 from logfleet.telemetry import get_logger
+from shipper.acks import AckLedger, ShipperStats
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import meta_from_inspect
 from shipper.frames import Line, LineAssembler
 from shipper.multiline import Joiner
 
 log = get_logger("shipper")
-MAX_IN_FLIGHT = 8
 RESUME_WINDOW_NS = 2 * 1_000_000_000
 RESUME_SKEW_NS = 100_000_000  # stdout/stderr timestamps are out of order by microseconds, not more
-
-
-@dataclass
-class ShipperStats:
-    """Counters the shipper exposes as metrics (no per-container labels)."""
-
-    lines_read: int = 0
-    bytes_read: int = 0
-    lines_acked: int = 0
-    records_sent: int = 0
-    lines_skipped: int = 0
-    reconnects: int = 0
-    followers: int = 0
-    in_flight: int = 0
-    send_errors: int = 0
-    gaps: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class _Batch:
@@ -125,12 +105,7 @@ class Follower:
         self.checkpoints = checkpoints
         self.settings = settings
         self.stats = stats
-        self._in_flight: collections.deque[tuple[asyncio.Future[Any], tuple[int, int], int]] = (
-            collections.deque()
-        )
-        self._failure: BaseException | None = None
-        self._room = asyncio.Event()
-        self._room.set()
+        self.acks = AckLedger(container_id, checkpoints, stats)
 
     async def run(self) -> None:
         """Read, send and checkpoint until the container has stopped and everything was acked."""
@@ -149,7 +124,7 @@ class Follower:
             # The follow stream ended: the container stopped (or restarted). Look again, then read
             # without follow from our position to collect what the follow stream left unsent.
             info = await self.docker.inspect(self.container_id)
-        await self._drain()
+        await self.acks.drain()
         finished = str(info.get("State", {}).get("FinishedAt", ""))
         self.checkpoints.mark_finished(self.container_id, finished)
         log.info("container_done", container=meta.name, container_id=self.container_id[:12])
@@ -210,45 +185,11 @@ class Follower:
     async def _send(self, meta_json: dict[str, Any], batch: _Batch) -> None:
         if not batch.lines:
             return
-        if self._failure is not None:
-            raise DeliveryError(f"Kafka send failed: {self._failure}") from self._failure
-        while len(self._in_flight) >= MAX_IN_FLIGHT:
-            self._room.clear()
-            await self._room.wait()
-            if self._failure is not None:
-                raise DeliveryError(f"Kafka send failed: {self._failure}") from self._failure
+        await self.acks.wait_for_room()
         lines, position = batch.take()
         value = encode_raw(self.settings.host_name, meta_json, lines)
         future = await self.producer.send(self.settings.topic_raw, value=value, key=self.container_id.encode())
         assert position is not None
-        self._in_flight.append((future, position, len(lines)))
+        self.acks.add(future, position, len(lines))
         self.stats.records_sent += 1
         self.stats.lines_read += len(lines)
-        self.stats.in_flight += 1
-        future.add_done_callback(self._settle)
-
-    def _settle(self, _: object = None) -> None:
-        """Advance the checkpoint over acknowledged records, strictly in send order."""
-        while self._in_flight and self._in_flight[0][0].done():
-            future, position, count = self._in_flight.popleft()
-            self.stats.in_flight -= 1
-            if future.cancelled() or future.exception() is not None:
-                self.stats.send_errors += 1
-                self._failure = future.exception() or asyncio.CancelledError()
-                # Whatever follows a failed record must be sent again: stop advancing here.
-                for rest, _, _ in self._in_flight:
-                    rest.add_done_callback(lambda f: f.cancelled() or f.exception())
-                self.stats.in_flight -= len(self._in_flight)
-                self._in_flight.clear()
-                break
-            self.checkpoints.advance(self.container_id, position)
-            self.stats.lines_acked += count
-        self._room.set()
-
-    async def _drain(self) -> None:
-        """Wait until every record sent so far was acknowledged; raise if one failed."""
-        while self._in_flight:
-            await asyncio.wait([self._in_flight[-1][0]])
-            self._settle()
-        if self._failure is not None:
-            raise DeliveryError(f"Kafka send failed: {self._failure}") from self._failure

@@ -21,7 +21,7 @@ import pytest
 from indexer.service import Indexer
 from logfleet.config import Settings
 from processor.service import Processor
-from shipper.follower import MAX_IN_FLIGHT
+from shipper.acks import MAX_IN_FLIGHT
 from tests.support import docs_reach, raw_line_numbers, running, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
