@@ -15,17 +15,17 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from logfleet import deadletter
-from logfleet.errors import ElasticsearchUnreachable, LogfleetError
-from logfleet.retry import backoff
-from logfleet.telemetry import get_logger
+from logfleet.core import deadletter
+from logfleet.core.errors import ElasticsearchUnreachable, LogfleetError
+from logfleet.core.retry import backoff
+from logfleet.core.telemetry import get_logger
 
 log = get_logger("indexer")
 Item = tuple[bytes, bytes]
 
 
 class BulkEndpoint(Protocol):
-    """What the writer needs of a search engine (:class:`logfleet.search.Engine` is one)."""
+    """What the writer needs of a search engine (:class:`logfleet.clients.search.Engine` is one)."""
 
     async def bulk(self, body: bytes) -> dict[str, Any]:
         """Send one ``_bulk`` request; the answer has one result per item, in order."""

@@ -2,7 +2,7 @@
 
 Every command reads its settings from defaults, the local stack's record, ``--config``/``LOGFLEET_CONFIG``
 and ``LOGFLEET_*`` environment variables. Errors end the command with one line on stderr and a
-distinct exit code (see :mod:`logfleet.errors`), never a traceback.
+distinct exit code (see :mod:`logfleet.core.errors`), never a traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from logfleet.commands.deadletter import deadletter_group
 from logfleet.commands.kibana import kibana_setup_command
 from logfleet.commands.stack import stack_group
 from logfleet.commands.status import status_command
-from logfleet.config import Settings
+from logfleet.core.config import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -72,7 +72,7 @@ def setup(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
 
 
 def _setup_servers(ctx: click.Context, kafka: bool, elasticsearch: bool) -> None:
-    from logfleet import setup as setup_mod
+    from logfleet.ops import provision as setup_mod
 
     settings = settings_from(ctx)
 
@@ -105,7 +105,7 @@ def setup_elasticsearch_command(ctx: click.Context) -> None:
 def _daemon_command(name: str, help_text: str, factory: Callable[[Settings], list[Any]]) -> click.Command:
     @click.pass_context
     def command(ctx: click.Context) -> None:
-        from logfleet.runner import run_until_signalled
+        from logfleet.ops.runner import run_until_signalled
 
         settings = settings_from(ctx, daemon=True)
         run(lambda: run_until_signalled(*factory(settings), metrics_port=settings.metrics_port))
@@ -120,13 +120,13 @@ def _shipper(settings: Settings) -> list[Any]:
 
 
 def _processor(settings: Settings) -> list[Any]:
-    from processor.service import Processor
+    from processor.daemon import Processor
 
     return [Processor(settings)]
 
 
 def _indexer(settings: Settings) -> list[Any]:
-    from indexer.service import Indexer
+    from indexer.daemon import Indexer
 
     return [Indexer(settings)]
 

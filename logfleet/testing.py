@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiokafka import TopicPartition
 
-from logfleet.errors import ElasticsearchUnreachable
+from logfleet.core.errors import ElasticsearchUnreachable
 
 
 @dataclasses.dataclass

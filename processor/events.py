@@ -29,8 +29,8 @@ from typing import Any
 
 import orjson
 
-from logfleet import deadletter
-from logfleet.model import event_id, format_ts
+from logfleet.core import deadletter
+from logfleet.core.model import event_id, format_ts
 from processor.enforce import SCHEMA_VERSION, FormatChecker
 from processor.masking import Masker
 from processor.parse import parse_line

@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import orjson
 
-from logfleet.errors import ConfigError
+from logfleet.core.errors import ConfigError
 from processor.parse import Parsed
 
 MASK: Final = "***"

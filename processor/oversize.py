@@ -1,7 +1,7 @@
 """Keep every record the processor sends under Kafka's message size limit.
 
 One raw record can build an events body larger than a Kafka message may be
-(:data:`logfleet.kafka.MAX_REQUEST_BYTES`, 16 MiB): a 10 MB JSON line becomes an event holding it
+(:data:`logfleet.clients.kafka.MAX_REQUEST_BYTES`, 16 MiB): a 10 MB JSON line becomes an event holding it
 twice (``message`` and ``event.original``), and a record of many long lines adds up. Such a send fails
 every time, so the batch would be retried without end and its partitions would be stuck.
 :func:`fit` passes a body under the limit through untouched; a larger one is split into bodies under
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from logfleet import deadletter
-from logfleet.kafka import MAX_REQUEST_BYTES
+from logfleet.clients.kafka import MAX_REQUEST_BYTES
+from logfleet.core import deadletter
 from processor.events import Built
 
 LIMIT = MAX_REQUEST_BYTES - 64 * 1024  # room for the key, headers and Kafka's framing

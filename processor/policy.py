@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from logfleet.errors import ConfigError
+from logfleet.core.errors import ConfigError
 
 POLICIES: Final = ("strict", "warn", "off")
 LABEL: Final = "logfleet.format"

@@ -15,7 +15,7 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from logfleet.errors import DeliveryError
+from logfleet.core.errors import DeliveryError
 from shipper.checkpoints import CheckpointStore
 
 MAX_IN_FLIGHT = 8

@@ -13,8 +13,8 @@ import os
 import re
 from typing import Any
 
-from logfleet.errors import ConfigError
-from logfleet.model import ContainerMeta
+from logfleet.core.errors import ConfigError
+from logfleet.core.model import ContainerMeta
 
 OPT_OUT_LABEL = "logfleet.enable"
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")

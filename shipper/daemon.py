@@ -14,17 +14,17 @@ import contextlib
 import time
 from typing import Any
 
-from logfleet import kafka
-from logfleet.config import Settings
-from logfleet.docker_api import ContainerGone, DockerClient
-from logfleet.errors import LogfleetError
-from logfleet.metrics import Metric, counters
-from logfleet.retry import backoff
-from logfleet.telemetry import get_logger
+from logfleet.clients import kafka
+from logfleet.core.config import Settings
+from logfleet.core.errors import LogfleetError
+from logfleet.core.metrics import Metric, counters
+from logfleet.core.retry import backoff
+from logfleet.core.telemetry import get_logger
 from shipper import checkpoints
 from shipper.acks import ShipperStats
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import Selector, own_container_id
+from shipper.docker_api import ContainerGone, DockerClient
 from shipper.follower import Follower
 
 log = get_logger("shipper")

@@ -15,13 +15,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from logfleet.config import Settings
-from logfleet.docker_api import DockerClient
-from logfleet.model import ContainerMeta, docker_since, encode_raw, format_ts
-from logfleet.telemetry import get_logger
+from logfleet.core.config import Settings
+from logfleet.core.model import ContainerMeta, docker_since, encode_raw, format_ts
+from logfleet.core.telemetry import get_logger
 from shipper.acks import AckLedger, ShipperStats
 from shipper.checkpoints import CheckpointStore
 from shipper.containers import meta_from_inspect
+from shipper.docker_api import DockerClient
 from shipper.frames import Line, LineAssembler
 from shipper.multiline import Joiner
 
@@ -56,7 +56,7 @@ class _Batch:
         return lines, self.position
 
 
-class _ResumeSkip:
+class ResumeSkip:
     """Skips what was shipped before ``position``, the last line shipped, in stream order.
 
     stdout and stderr lines are not strictly in time order, so "skip every line not newer than the
@@ -135,7 +135,7 @@ class Follower:
         """Read from just after ``position``; return the position of the last line read."""
         assembler = LineAssembler(meta.tty, self.settings.max_line_bytes)
         joiner = Joiner.for_labels(meta.labels, self.settings.multiline_flush_s)
-        skip = _ResumeSkip(position)
+        skip = ResumeSkip(position)
         batch = _Batch(position)
         tail = b""  # the end of the previous read, for a trigger word split across two reads
         trigger_held = False  # a trigger was read but its line is not complete yet

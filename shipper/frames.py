@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from logfleet.model import _second_cache, parse_docker_ts
+from logfleet.core.model import SECOND_NS, parse_docker_ts
 
 STREAMS = {1: "stdout", 2: "stderr"}
 NO_FLAGS: tuple[str, ...] = ()  # shared by every clean line; flags are never mutated in place
@@ -86,6 +86,11 @@ class LineAssembler:
         del buf[:pos]
         return out
 
+    @property
+    def timestamps_tracked(self) -> int:
+        """How many recent timestamps are kept to number the lines that share one (bounded)."""
+        return len(self._seen_at)
+
     def holding(self) -> bool:
         """Whether bytes were consumed that have not become lines yet (a partial frame or message)."""
         return bool(self._buf) or bool(self._pending)
@@ -96,7 +101,7 @@ class LineAssembler:
         pos = 0
         pending = self._pending
         seen = self._seen_at
-        seconds_of = _second_cache
+        seconds_of = SECOND_NS
         unpack = _HEADER.unpack_from
         limit = self.max_line_bytes
         append = out.append

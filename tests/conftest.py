@@ -1,6 +1,6 @@
 """Session fixtures shared by every test: the local stack (Docker, Apache Kafka, Elasticsearch).
 
-Tests that need servers take the ``stack`` fixture (a :class:`logfleet.config.Settings` pointing at the
+Tests that need servers take the ``stack`` fixture (a :class:`logfleet.core.config.Settings` pointing at the
 stack) and carry ``@pytest.mark.servers``. The stack is started once per session in a fresh short folder
 under /tmp, with free ports, and stopped (its data deleted) at the end. A Docker Engine that already
 answers at DOCKER_HOST or /var/run/docker.sock is reused; otherwise a private dockerd is started.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from logfleet.busybox_image import IMAGE
-from logfleet.config import Settings
-from logfleet.stack import SYSTEM_DOCKER, docker_answers, down, free_port, up
+from logfleet.core.config import Settings
+from logfleet.devstack.busybox_image import IMAGE
+from logfleet.devstack.stack import SYSTEM_DOCKER, docker_answers, down, free_port, up
 from tests.support import SearchServer
 
 

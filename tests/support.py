@@ -15,10 +15,11 @@ from typing import Any
 
 import docker
 
-from logfleet import search, setup
-from logfleet.busybox_image import IMAGE
-from logfleet.config import Settings
-from logfleet.errors import SearchRequestError
+from logfleet.clients import search
+from logfleet.core.config import Settings
+from logfleet.core.errors import SearchRequestError
+from logfleet.devstack.busybox_image import IMAGE
+from logfleet.ops import provision
 
 
 @dataclasses.dataclass
@@ -52,8 +53,8 @@ def isolated(settings: Settings, tmp_path: Path) -> Settings:
 
 async def prepare(settings: Settings) -> None:
     """Create the test's topics and the templates."""
-    await setup.setup_kafka(settings)
-    await setup.setup_elasticsearch(settings)
+    await provision.setup_kafka(settings)
+    await provision.setup_elasticsearch(settings)
 
 
 async def drop_namespace(settings: Settings) -> None:
@@ -126,7 +127,7 @@ async def raw_line_numbers(settings: Settings) -> Any:
     """How often each line number arrived in the raw topic, for lines written as ``line N ...``."""
     import collections
 
-    from logfleet.model import decode_raw
+    from logfleet.core.model import decode_raw
 
     numbers: collections.Counter[int] = collections.Counter()
     for record in await read_topic(settings, settings.topic_raw):
@@ -198,7 +199,7 @@ def logfleet_cli(settings: Settings, *args: str, timeout: float = 60) -> subproc
 
 async def read_topic(settings: Settings, topic: str) -> list[Any]:
     """Every record of a topic, from the beginning to its current end (no consumer group)."""
-    from logfleet.kafka import read_all
+    from logfleet.clients.kafka import read_all
 
     return await read_all(settings, topic)
 
@@ -215,7 +216,7 @@ def spawn_cli(settings: Settings, *args: str, log_path: Path, **env: str) -> sub
 
 def kafka_service(action: str) -> None:
     """Stop (``stop``) or start again (``start``) the session stack's Kafka; its data is kept."""
-    from logfleet import stack
+    from logfleet.devstack import stack
 
     stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])
     if action == "stop":
@@ -244,7 +245,7 @@ async def produce_events(settings: Settings, count: int, container: str, per_rec
     import orjson
     from aiokafka import AIOKafkaProducer
 
-    from logfleet.model import event_id, format_ts
+    from logfleet.core.model import event_id, format_ts
 
     index = f"logs-{container.replace('-', '_')}-{settings.namespace}"
     cid = container * 4
@@ -278,7 +279,7 @@ def restart_private_dockerd() -> bool:
     import signal as signals
     import time
 
-    from logfleet.stack import read_record, up
+    from logfleet.devstack.stack import read_record, up
 
     stack_dir = Path(os.environ["LOGFLEET_TEST_STACK_DIR"])
     record = read_record(stack_dir)
@@ -299,8 +300,8 @@ def restart_private_dockerd() -> bool:
 async def stored_docs(settings: Settings) -> list[dict[str, Any]]:
     """Every document of the namespace's log streams (``_source``), exported through a point in time
     (no 10,000-hit window): for checks that count each line, not just the documents."""
-    from logfleet.audit.export import records
-    from logfleet.audit.search import Filters
+    from logfleet.ops.audit.export import records
+    from logfleet.ops.audit.search import Filters
 
     docs: list[dict[str, Any]] = []
     async with search.connect(settings) as engine:

@@ -98,7 +98,7 @@ def test_dockerfile_ships_schemas_and_kibana_where_setup_finds_them(
     env = _env(dockerfile[-1])
     assert copies["schemas"] == env["LOGFLEET_SCHEMAS_DIR"]
     assert copies["kibana/logfleet.ndjson"] == env["LOGFLEET_KIBANA_OBJECTS"]
-    assert (ROOT / "schemas" / "elasticsearch").is_dir()  # what logfleet.setup.schemas_dir() requires
+    assert (ROOT / "schemas" / "elasticsearch").is_dir()  # what logfleet.ops.provision.schemas_dir() requires
     assert (ROOT / "kibana" / "logfleet.ndjson").is_file()
     assert env["LOGFLEET_STATE_DIR"] == "/var/lib/logfleet"
 
@@ -258,7 +258,7 @@ def test_systemd_unit_runs_the_shipper_as_logfleet_and_stops_it_cleanly() -> Non
     # StateDirectory=logfleet is /var/lib/logfleet, where the shipper must keep its checkpoints
     assert "LOGFLEET_STATE_DIR=/var/lib/logfleet" in unit["Environment"]
     # the shipper's own stop budget (finish the batch, wait for acks) must fit in TimeoutStopSec
-    from logfleet.runner import run_until_signalled
+    from logfleet.ops.runner import run_until_signalled
 
     grace = run_until_signalled.__kwdefaults__["grace_s"]  # type: ignore[index]
     assert grace < int(unit["TimeoutStopSec"][0])
@@ -269,19 +269,19 @@ def _served_metric_names() -> set[str]:
     and every name written in their source (labelled series appear only once counted)."""
     import dataclasses
 
-    from indexer.service import Indexer
-    from logfleet.config import Settings
-    from processor.service import Processor
+    from indexer.daemon import Indexer
+    from logfleet.core.config import Settings
+    from processor.daemon import Processor
     from shipper.daemon import Shipper
 
     settings = dataclasses.replace(Settings(), state_dir="/nonexistent-state")
     names = {f"logfleet_{m.name}" for d in (Shipper(settings), Processor(settings), Indexer(settings))
              for m in d.metrics()}
-    for source in ("shipper/daemon.py", "processor/service.py", "indexer/service.py"):
+    for source in ("shipper/daemon.py", "processor/daemon.py", "indexer/daemon.py"):
         text = (ROOT / source).read_text()
         names |= {f"logfleet_{n}" for n in re.findall(r'Metric\(\s*"([a-z0-9_]+)"', text)}
     # the consumer lag gauges appear once measured, from each daemon's LagMonitor
-    from logfleet.lag import LagMonitor, metric_names
+    from logfleet.clients.lag import LagMonitor, metric_names
 
     for daemon in (Processor(settings), Indexer(settings)):
         monitor = daemon.lag

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from logfleet.audit.output import FORMATS
 from logfleet.commands.context import run, settings_from
+from logfleet.ops.audit.output import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,7 +76,7 @@ def _format_option(choices: tuple[str, ...] = FORMATS, default: str = "table") -
 
 
 def _filters(settings: Any, namespace: str | None, **values: Any) -> Any:
-    from logfleet.audit.search import Filters
+    from logfleet.ops.audit.search import Filters
 
     return Filters(namespace=namespace or settings.namespace, **values)
 
@@ -124,9 +124,9 @@ def audit_search(
     @timestamp in nanoseconds, then by their sequence among lines of the same timestamp. For every
     record in a window, however many, use `logfleet audit export`.
     """
-    from logfleet.audit.output import render
-    from logfleet.audit.search import search
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.audit.output import render
+    from logfleet.ops.audit.search import search
 
     settings = settings_from(ctx)
 
@@ -179,9 +179,9 @@ def audit_follow(
     time order across containers; one that arrives late is still shown if it is at most GRACE
     seconds older than the newest one shown. Ctrl-C (or --max-seconds) ends it with exit code 0.
     """
-    from logfleet.audit.follow import follow
-    from logfleet.audit.output import StreamPrinter
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.audit.follow import follow
+    from logfleet.ops.audit.output import StreamPrinter
 
     settings = settings_from(ctx)
     printer = StreamPrinter(fmt)
@@ -241,8 +241,8 @@ def audit_export(
     sequence, event id, host, container, service, stream, level, format, violations, message).
     Shows a progress bar on a terminal and ends with a summary line on stderr.
     """
-    from logfleet.audit.export import export
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.audit.export import export
 
     settings = settings_from(ctx)
     bar: dict[str, Any] = {}
@@ -287,9 +287,9 @@ def audit_stats(ctx: click.Context, /, query: str, fmt: str, top: int, namespace
     Counts records matching QUERY and the filters between --since and --until, with each one's
     share of the total, and the number of dead letters in the same window apart.
     """
-    from logfleet.audit.output import render_report
-    from logfleet.audit.reports import stats, stats_rows, stats_table
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.audit.output import render_report
+    from logfleet.ops.audit.reports import stats, stats_rows, stats_table
 
     settings = settings_from(ctx)
 
@@ -314,9 +314,9 @@ def audit_violations(ctx: click.Context, /, fmt: str, namespace: str | None, **f
     by Elasticsearch), and the share of non-compliant records; then per reason (not_json,
     missing_field:..., unknown_level, ...) the number of violations and of dead letters.
     """
-    from logfleet.audit.output import render_report
-    from logfleet.audit.reports import violations, violations_rows, violations_table
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.audit.output import render_report
+    from logfleet.ops.audit.reports import violations, violations_rows, violations_table
 
     settings = settings_from(ctx)
 

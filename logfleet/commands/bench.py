@@ -12,7 +12,7 @@ import click
 import orjson
 
 from logfleet.commands.context import settings_from
-from logfleet.errors import LogfleetError
+from logfleet.core.errors import LogfleetError
 
 
 def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def bench_shipper_command(ctx: click.Context, lines: int, runs: int, containers:
     shipper and of dockerd; peak RSS; lines lost or duplicated in Kafka. With `--peer rsyslog`,
     rsyslog's figures on the same container follow, with the shipper's CPU and rate as ratios
     of rsyslog's."""
-    from logfleet.bench.shipper import bench_many_containers, bench_shipper
+    from logfleet.devstack.bench.shipper import bench_many_containers, bench_shipper
 
     settings = settings_from(ctx)
     try:
@@ -69,7 +69,7 @@ def bench_processor_command(ctx: click.Context, records: int, runs: int) -> None
     """Events/s of one processor process from the raw topic to the events topic on a realistic mix
     (prescribed JSON, other JSON, nginx access, plain text with stack traces); CPU seconds per
     million; peak RSS. Timed from its first output to its last."""
-    from logfleet.bench.pipeline import bench_processor
+    from logfleet.devstack.bench.pipeline import bench_processor
 
     _run_bench("processor", lambda work: bench_processor(settings_from(ctx), records, work), runs)
 
@@ -81,7 +81,7 @@ def bench_processor_command(ctx: click.Context, records: int, runs: int) -> None
 def bench_indexer_command(ctx: click.Context, docs: int, runs: int) -> None:
     """Docs/s from Kafka into Elasticsearch divided by the ceiling of the same server in the same
     run: the same documents sent as raw _bulk requests of the same size by a minimal loader."""
-    from logfleet.bench.pipeline import bench_indexer
+    from logfleet.devstack.bench.pipeline import bench_indexer
 
     _run_bench("indexer", lambda work: bench_indexer(settings_from(ctx), docs, work), runs)
 
@@ -95,7 +95,7 @@ def bench_indexer_command(ctx: click.Context, docs: int, runs: int) -> None:
 def bench_idle_command(ctx: click.Context, rate: float, seconds: float, runs: int) -> None:
     """What a quiet host costs: the share of one core a processor and an indexer use with no input,
     then with a trickle of one-line records, measured after they joined their groups."""
-    from logfleet.bench.idle import bench_idle
+    from logfleet.devstack.bench.idle import bench_idle
 
     _run_bench("idle", lambda work: bench_idle(settings_from(ctx), rate, seconds, work), runs)
 
@@ -111,7 +111,7 @@ def bench_soak_command(ctx: click.Context, containers: int, rate: int, duration:
     """The whole pipeline (shipper, processor, indexer as separate processes) under a sustained
     load: end-to-end lag p50/p99 from probe lines (write to searchable), RSS of each part over
     time, and the final count of lines written against documents in Elasticsearch. Not run in CI."""
-    from logfleet.bench.soak import bench_soak
+    from logfleet.devstack.bench.soak import bench_soak
 
     try:
         with tempfile.TemporaryDirectory(prefix="lfsoak") as work:

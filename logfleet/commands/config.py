@@ -4,7 +4,7 @@
 then ``DOCKER_HOST`` and ``LOGFLEET_*``), in TOML (the file format, so the output can be edited into a
 file) or JSON; credentials (passwords, API keys, credentials in URLs) are always shown as ``***``,
 whether they came from the file, the environment or a ``*_file`` secret file. ``check FILE`` reads one
-TOML file the way every command does (through :func:`logfleet.config.load_settings`) and says ``ok`` or
+TOML file the way every command does (through :func:`logfleet.core.config.load_settings`) and says ``ok`` or
 names the bad key in one line, exit 2.
 """
 
@@ -19,8 +19,8 @@ import click
 import orjson
 
 from logfleet.commands.context import settings_from
-from logfleet.config import Settings, load_settings
-from logfleet.errors import ConfigError
+from logfleet.core.config import Settings, load_settings
+from logfleet.core.errors import ConfigError
 
 MASK = "***"
 _SECRET_WORDS = ("password", "secret", "token", "api_key")

@@ -3,7 +3,7 @@ error-to-exit-code mapping.
 
 :func:`settings_from` loads the settings once per invocation (``--config``/``LOGFLEET_CONFIG``, the
 stack record, ``LOGFLEET_*``), so a command and the group above it see the same ones; :func:`run`
-turns a :class:`~logfleet.errors.LogfleetError` into one line on stderr and its exit code, never a
+turns a :class:`~logfleet.core.errors.LogfleetError` into one line on stderr and its exit code, never a
 traceback. ``logfleet/cli.py`` and every module in ``logfleet/commands/`` use these two.
 """
 
@@ -16,9 +16,9 @@ from typing import TypeVar
 
 import click
 
-from logfleet.config import Settings, load_settings
-from logfleet.errors import LogfleetError
-from logfleet.telemetry import configure_logging
+from logfleet.core.config import Settings, load_settings
+from logfleet.core.errors import LogfleetError
+from logfleet.core.telemetry import configure_logging
 
 T = TypeVar("T")
 

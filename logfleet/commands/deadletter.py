@@ -2,7 +2,7 @@
 
 ``list`` only searches the dead-letter stream of the namespace (and the target streams, to tell
 which dead letters have become events since). ``replay`` also produces to the raw topic and writes
-``logfleet.replay`` into the dead letters it sent. The logic is in :mod:`logfleet.replay`.
+``logfleet.replay`` into the dead letters it sent. The logic is in :mod:`logfleet.ops.replay`.
 """
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ def deadletter_group() -> None:
 @click.pass_context
 def list_command(ctx: click.Context, /, fmt: str, limit: int, **filters: str) -> None:
     """Show dead letters (oldest first): time, reason, container, state, how often replayed, original."""
-    from logfleet.audit.output import table
-    from logfleet.replay import Selection, find
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.audit.output import table
+    from logfleet.ops.replay import Selection, find
 
     settings = settings_from(ctx)
 
@@ -117,8 +117,8 @@ def replay_command(ctx: click.Context, /, fmt: str, limit: int, dry_run: bool, *
     message limit (only their start was kept), are not replayed.
     Needs write access to the raw topic and to the dead-letter stream.
     """
-    from logfleet.replay import Selection, replay
-    from logfleet.search import connect
+    from logfleet.clients.search import connect
+    from logfleet.ops.replay import Selection, replay
 
     settings = settings_from(ctx)
 

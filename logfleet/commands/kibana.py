@@ -46,7 +46,7 @@ def kibana_setup_command(
     object (ok, or the error Kibana gave) and exits with 1 if any object failed. Credentials are
     never taken from the command line: use the environment or --credentials-file.
     """
-    from logfleet import kibana as kibana_mod
+    from logfleet.ops import kibana as kibana_mod
 
     def prepare() -> tuple[bytes, Any]:
         path = objects or kibana_mod.objects_file()

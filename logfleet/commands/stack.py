@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from logfleet import stack as local_stack
-from logfleet.config import default_stack_dir
-from logfleet.errors import StackError, Unreachable
+from logfleet.core.config import default_stack_dir
+from logfleet.core.errors import StackError, Unreachable
+from logfleet.devstack import stack as local_stack
 
 _STACK_DIR_HELP = ("Folder for the stack's record, logs and data; keep it short (Unix socket paths are "
                    "limited to 108 bytes). Default /var/tmp/logfleet, or $LOGFLEET_STACK_DIR.")

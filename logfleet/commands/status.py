@@ -6,7 +6,7 @@ import click
 import orjson
 
 from logfleet.commands.context import run, settings_from
-from logfleet.errors import Unreachable
+from logfleet.core.errors import Unreachable
 
 
 @click.command("status")
@@ -32,7 +32,7 @@ def status_command(ctx: click.Context, fmt: str, minutes: int) -> None:
     A section whose server does not answer says so; the others are still shown, and the command
     exits with 4.
     """
-    from logfleet import status as status_mod
+    from logfleet.ops import status as status_mod
 
     settings = settings_from(ctx)
     report = run(lambda: status_mod.gather(settings, minutes))

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import orjson
 
-from logfleet import processes
-from logfleet.errors import StackError
+from logfleet.core.errors import StackError
+from logfleet.devstack import processes
 
 MAVEN_PROJECT = Path(__file__).resolve().parents[2] / "stack" / "kafka"
 CONTROLLER_ID = 100  # the dedicated controller's node id; brokers are 1..N

@@ -14,8 +14,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from logfleet.core.errors import StackError
 from logfleet.devstack import kafka_node
-from logfleet.errors import StackError
 
 
 @dataclasses.dataclass

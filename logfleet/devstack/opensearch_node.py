@@ -29,8 +29,8 @@ from pathlib import Path
 
 import orjson
 
-from logfleet import processes
-from logfleet.errors import StackError
+from logfleet.core.errors import StackError
+from logfleet.devstack import processes
 
 VERSION = "2.19.6"  # must equal <opensearch.version> in stack/opensearch/pom.xml (a test checks)
 PLUGINS = ("opensearch-job-scheduler", "opensearch-index-management")  # in load order; ISM extends the scheduler

@@ -16,9 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from logfleet import processes
-from logfleet.devstack import opensearch_node
-from logfleet.errors import StackError
+from logfleet.core.errors import StackError
+from logfleet.devstack import opensearch_node, processes
 
 NOIDA_PIN = "noida-db==0.2.3"
 ENGINES = ("elasticsearch", "opensearch")

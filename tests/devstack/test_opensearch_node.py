@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from logfleet.core.errors import StackError
 from logfleet.devstack import opensearch_node
-from logfleet.errors import StackError
-from logfleet.stack import free_port
+from logfleet.devstack.stack import free_port
 
 POM = Path(__file__).resolve().parents[2] / "stack" / "opensearch" / "pom.xml"
 

@@ -30,12 +30,13 @@ from typing import Any
 
 import pytest
 
-from indexer.service import Indexer
-from logfleet import kafka, status
-from logfleet.config import Settings
+from indexer.daemon import Indexer
+from logfleet.clients import kafka
+from logfleet.core.config import Settings
 from logfleet.devstack import kafka_node
-from logfleet.stack import free_port
-from processor.service import Processor
+from logfleet.devstack.stack import free_port
+from logfleet.ops import status
+from processor.daemon import Processor
 from shipper.daemon import Shipper
 from tests.support import (
     docs_reach,

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from indexer.service import Indexer
-from logfleet.config import Settings
-from processor.service import Processor
+from indexer.daemon import Indexer
+from logfleet.core.config import Settings
+from processor.daemon import Processor
 from shipper.daemon import Shipper
 from tests.support import docs_reach, raw_line_numbers, running, start_container, stored_docs, wait_for
 

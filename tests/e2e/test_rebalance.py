@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from indexer.service import Indexer
-from logfleet.config import Settings
-from logfleet.model import ContainerMeta, encode_raw
-from logfleet.stack import free_port
-from processor.service import Processor
+from indexer.daemon import Indexer
+from logfleet.core.config import Settings
+from logfleet.core.model import ContainerMeta, encode_raw
+from logfleet.devstack.stack import free_port
+from processor.daemon import Processor
 from tests.support import docs_reach, running, spawn_cli, stored_docs, wait_for
 
 pytestmark = [pytest.mark.servers]

@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from indexer.service import Indexer
-from logfleet.config import Settings
-from processor.service import Processor
+from indexer.daemon import Indexer
+from logfleet.core.config import Settings
+from processor.daemon import Processor
 from shipper.daemon import Shipper
 from tests.support import count_docs, docs_reach, logfleet_cli, running, start_container, wait_for
 

@@ -26,11 +26,11 @@ from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from indexer.service import Indexer
-from logfleet import search
-from logfleet.config import Settings
-from logfleet.model import encode_raw, event_id
-from processor.service import Processor
+from indexer.daemon import Indexer
+from logfleet.clients import search
+from logfleet.core.config import Settings
+from logfleet.core.model import encode_raw, event_id
+from processor.daemon import Processor
 from tests.processor.strategies import JSON_VALUES
 from tests.processor.test_parse_properties import LOGGY
 from tests.support import running, wait_for

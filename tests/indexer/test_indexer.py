@@ -14,9 +14,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from indexer.service import Indexer
-from logfleet import deadletter, search, setup
-from logfleet.config import Settings
+from indexer.daemon import Indexer
+from logfleet.clients import search
+from logfleet.core import deadletter
+from logfleet.core.config import Settings
+from logfleet.ops import provision
 from tests.support import (
     SearchServer,
     count_docs,
@@ -134,8 +136,8 @@ async def _dead_letters(settings: Settings) -> int:
 
 
 async def test_setup_elasticsearch_twice_in_a_row_succeeds(engine_settings: Settings) -> None:
-    first = await setup.setup_elasticsearch(engine_settings)
-    second = await setup.setup_elasticsearch(engine_settings)
+    first = await provision.setup_elasticsearch(engine_settings)
+    second = await provision.setup_elasticsearch(engine_settings)
     assert first == second
     result = logfleet_cli(engine_settings, "setup")
     assert result.returncode == 0, result.stderr

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from logfleet.model import format_ts
+from logfleet.core.model import format_ts
 
 CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 ACCESS_LOG = CORPORA / "elastic-examples/apache_logs/apache_logs"
@@ -105,7 +105,7 @@ def mix_lines(count: int, seed: int = 4) -> list[str]:
 def raw_records(
     lines: list[str], per_record: int = 500, container: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """The lines packed into decoded raw records, as ``logfleet.model.decode_raw`` returns them."""
+    """The lines packed into decoded raw records, as ``logfleet.core.model.decode_raw`` returns them."""
     meta = container or CONTAINER
     records = []
     for start in range(0, len(lines), per_record):

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from logfleet.errors import ConfigError
+from logfleet.core.errors import ConfigError
 from processor.enforce import REASONS, FormatChecker, timestamp_ns
 from processor.parse import parse_line
 from processor.policy import PolicyResolver, parse_services

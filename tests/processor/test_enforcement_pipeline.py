@@ -13,11 +13,11 @@ from typing import Any
 import orjson
 import pytest
 
-from indexer.service import Indexer
-from logfleet.config import Settings
-from logfleet.search import connect
+from indexer.daemon import Indexer
+from logfleet.clients.search import connect
+from logfleet.core.config import Settings
+from processor.daemon import Processor
 from processor.events import dataset_for
-from processor.service import Processor
 from shipper.daemon import Shipper
 from tests.processor.test_masking import ROWS
 from tests.support import read_topic, running, start_container, wait_for

@@ -15,12 +15,12 @@ from aiokafka.errors import KafkaTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logfleet.config import Settings
-from logfleet.model import decode_raw, encode_raw, event_id
+from logfleet.core.config import Settings
+from logfleet.core.model import decode_raw, encode_raw, event_id
+from processor.daemon import Processor, builder_for
 from processor.enforce import REASONS
 from processor.events import Built, EventBuilder
 from processor.policy import PolicyResolver
-from processor.service import Processor, builder_for
 from tests.processor.strategies import JSON_VALUES
 
 TS = 1_709_294_400_000_000_000

@@ -23,10 +23,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from indexer.service import Indexer
-from logfleet import search
-from logfleet.config import Settings
-from logfleet.model import encode_raw
+from indexer.daemon import Indexer
+from logfleet.clients import search
+from logfleet.core.config import Settings
+from logfleet.core.model import encode_raw
 from tests.support import count_docs, read_topic, running, spawn_cli, wait_for
 
 pytestmark = [pytest.mark.servers]

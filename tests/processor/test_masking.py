@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from logfleet.errors import ConfigError
+from logfleet.core.errors import ConfigError
 from processor.events import MAX_KEY_BLOCK_LINES, EventBuilder
 from processor.masking import MASK, Masker, card_number, credential, luhn
 from processor.parse import parse_line

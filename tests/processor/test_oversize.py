@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from logfleet import deadletter
+from logfleet.core import deadletter
 from processor.events import Built, EventBuilder
 from processor.oversize import LIMIT, REASON, fit
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from logfleet.errors import DeliveryError
+from logfleet.core.errors import DeliveryError
 from logfleet.testing import FakeProducer
 from shipper.acks import AckLedger, ShipperStats
 from shipper.checkpoints import CheckpointStore

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shipper.checkpoints import CheckpointStore
-from shipper.follower import RESUME_WINDOW_NS, _ResumeSkip
+from shipper.follower import RESUME_WINDOW_NS, ResumeSkip
 
 
 def test_positions_survive_a_reload_and_files_are_replaced_atomically(tmp_path: Path) -> None:
@@ -37,14 +37,14 @@ def test_a_corrupt_checkpoint_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_resume_skips_up_to_the_exact_last_line_even_when_later_lines_are_older() -> None:
-    skip = _ResumeSkip((1_000, 0))
+    skip = ResumeSkip((1_000, 0))
     replay = [[990, 0, "stdout", "a", []], [1_000, 0, "stderr", "last shipped", []], [995, 0, "stdout", "late", []]]
     shipped = [line[3] for line in replay if not (skip.active and skip.already_shipped(line))]
     assert shipped == ["late"]
 
 
 def test_resume_ships_newer_lines_when_the_last_line_is_gone() -> None:
-    skip = _ResumeSkip((1_000, 0))
+    skip = ResumeSkip((1_000, 0))
     later = [2_000 + RESUME_WINDOW_NS, 0, "stdout", "after rotation", []]
     assert skip.already_shipped([1_500, 0, "stdout", "x", []])
     assert not skip.already_shipped(later) and not skip.active

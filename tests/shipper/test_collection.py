@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from logfleet.config import Settings
-from logfleet.model import decode_raw
-from logfleet.stack import free_port
+from logfleet.core.config import Settings
+from logfleet.core.model import decode_raw
+from logfleet.devstack.stack import free_port
 from shipper.daemon import Shipper
 from tests.support import read_topic, running, spawn_cli, start_container, wait_for
 

@@ -103,4 +103,4 @@ def test_the_timestamps_counted_for_ordinals_stay_few_however_long_the_stream() 
             frame(1, b"2024-05-01T12:00:%02d.%09dZ line\n" % (second, ms * 1_000_000)) for ms in range(0, 1000, 2)
         )
         assembler.feed(data)
-        assert len(assembler._seen_at) <= 2 * MIN_PRUNE_AT
+        assert assembler.timestamps_tracked <= 2 * MIN_PRUNE_AT

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.service import Indexer
-from logfleet.config import Settings
-from processor.service import Processor
+from indexer.daemon import Indexer
+from logfleet.core.config import Settings
+from processor.daemon import Processor
 from shipper.acks import MAX_IN_FLIGHT
 from tests.support import docs_reach, raw_line_numbers, running, spawn_cli, start_container, wait_for
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from logfleet.bench.procstat import rss_mb
-from logfleet.config import Settings
-from logfleet.model import decode_raw
+from logfleet.core.config import Settings
+from logfleet.core.model import decode_raw
+from logfleet.devstack.bench.procstat import rss_mb
 from tests.support import kafka_service, raw_line_numbers, read_topic, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
