@@ -62,7 +62,7 @@ class Selection:
 
 
 @dataclasses.dataclass(frozen=True)
-class Line:
+class RebuiltLine:
     """A dead letter's line, rebuilt: the raw record it goes back in, and the event it becomes."""
 
     host: str
@@ -81,7 +81,7 @@ class DeadLetter:
     seq_no: int | None
     primary_term: int | None
     source: dict[str, Any]
-    rebuilt: Line | None = None
+    rebuilt: RebuiltLine | None = None
     why_not: str = ""  # why it cannot be replayed (when ``rebuilt`` is None)
     state: str = "pending"
 
@@ -135,7 +135,7 @@ def container_meta(fields: dict[str, Any]) -> dict[str, Any]:
     ).as_json()
 
 
-def rebuild(source: dict[str, Any]) -> Line | str:
+def rebuild(source: dict[str, Any]) -> RebuiltLine | str:
     """The raw line a dead letter came from, or a one-line reason why it cannot be rebuilt."""
     reason = str(_get(source, "error.type") or "")
     original = _get(source, "event.original")
@@ -182,7 +182,7 @@ def rebuild(source: dict[str, Any]) -> Line | str:
     if meta is None:
         return f"its container metadata no longer leads to {target}"
     host = str(_get(fields, "host.name") or "")
-    return Line(host, meta, [ts, ordinal, stream, text, flags], expected, target)
+    return RebuiltLine(host, meta, [ts, ordinal, stream, text, flags], expected, target)
 
 
 def _meta_for(container: dict[str, Any], target: str) -> dict[str, Any] | None:
@@ -271,10 +271,10 @@ async def _resolve(es: Engine, letters: list[DeadLetter]) -> None:
                 letter.state = "resolved"
 
 
-def raw_records(lines: list[Line]) -> list[tuple[bytes, bytes]]:
+def raw_records(lines: list[RebuiltLine]) -> list[tuple[bytes, bytes]]:
     """(key, value) raw records for the lines: one container's lines together, in their order,
     keyed by container id as the shipper keys them."""
-    by_container: dict[tuple[str, str], list[Line]] = {}
+    by_container: dict[tuple[str, str], list[RebuiltLine]] = {}
     for line in lines:
         by_container.setdefault((line.host, str(line.container["id"])), []).append(line)
     records: list[tuple[bytes, bytes]] = []
