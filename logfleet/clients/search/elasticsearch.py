@@ -63,8 +63,8 @@ class ElasticsearchEngine(Engine):
 
     async def open_pit(self, index: Index, keep_alive: str) -> str:
         """``POST /<index>/_pit``; returns the id."""
-        answer = await self.request("POST", f"/{path_of(index)}/_pit",
-                                    params={"keep_alive": keep_alive, "ignore_unavailable": "true"})
+        answer = await self.read("POST", f"/{path_of(index)}/_pit",
+                                 params={"keep_alive": keep_alive, "ignore_unavailable": "true"})
         return str(answer["id"])
 
     async def close_pit(self, pit_id: str) -> None:

@@ -14,6 +14,7 @@ failures :class:`~logfleet.core.errors.ElasticsearchUnreachable`, 401/403 :class
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
 import ssl
 from collections.abc import Sequence
@@ -21,12 +22,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from logfleet.core.errors import AuthError, ElasticsearchUnreachable, NoData, SearchRequestError
+from logfleet.core.retry import backoff
 from logfleet.core.telemetry import get_logger
 
 log = get_logger("search")
 
 Index = str | Sequence[str]
 MISSING_OK = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+READ_ATTEMPTS = 8  # about 8 s of backoff at most
 
 
 def safe_url(url: str) -> str:
@@ -96,6 +99,8 @@ class Engine(abc.ABC):
     name: str  # "elasticsearch" or "opensearch"
     product: str  # for messages: "Elasticsearch" or "OpenSearch"
 
+    read_backoff_s = 0.25  # the first wait of :meth:`read`; doubling, at most 8 times this
+
     def __init__(self, url: str, version: str) -> None:
         self.url = url
         self.version = version
@@ -139,14 +144,30 @@ class Engine(abc.ABC):
         if seq_no_primary_term:
             body["seq_no_primary_term"] = True
         if pit is not None or index is None:
-            return await self.request("POST", "/_search", body)
-        return await self.request("POST", f"/{path_of(index)}/_search", body, MISSING_OK)
+            return await self.read("POST", "/_search", body)
+        return await self.read("POST", f"/{path_of(index)}/_search", body, MISSING_OK)
 
     async def count(self, index: Index, query: dict[str, Any] | None = None) -> int:
         """How many documents match (missing indices count zero)."""
         body = {"query": query} if query is not None else None
-        answer = await self.request("POST", f"/{path_of(index)}/_count", body, MISSING_OK)
+        answer = await self.read("POST", f"/{path_of(index)}/_count", body, MISSING_OK)
         return int(answer["count"])
+
+    async def read(
+        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A request that changes nothing, asked again (with backoff, a few seconds at most) while the
+        engine answers 429 or 503: a data stream whose first shard is still being allocated answers
+        searches "all shards failed" (503) for a moment after its first write."""
+        attempt = 0
+        while True:
+            try:
+                return await self.request(method, path, body, params)
+            except SearchRequestError as exc:
+                if exc.status not in (429, 503) or attempt == READ_ATTEMPTS - 1:
+                    raise
+            await asyncio.sleep(backoff(attempt, base=self.read_backoff_s, cap=8 * self.read_backoff_s))
+            attempt += 1
 
     @abc.abstractmethod
     async def open_pit(self, index: Index, keep_alive: str) -> str:

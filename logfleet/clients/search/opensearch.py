@@ -130,8 +130,7 @@ class OpenSearchEngine(Engine):
 
     async def open_pit(self, index: Index, keep_alive: str) -> str:
         """``POST /<index>/_search/point_in_time``; returns the id."""
-        answer = await self.request("POST", f"/{path_of(index)}/_search/point_in_time",
-                                    params={"keep_alive": keep_alive})
+        answer = await self.read("POST", f"/{path_of(index)}/_search/point_in_time", params={"keep_alive": keep_alive})
         return str(answer["pit_id"])
 
     async def close_pit(self, pit_id: str) -> None:
