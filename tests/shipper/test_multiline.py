@@ -11,7 +11,9 @@ import pytest
 from shipper.frames import Line
 from shipper.multiline import Joiner
 
-CASES = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "fluent-bit" / "derived_multiline_cases.json"
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+CORPORA = _BESIDE if _BESIDE.is_dir() else Path("/work/shared/corpora")
+CASES = CORPORA / "fluent-bit" / "derived_multiline_cases.json"
 
 
 def _lines(texts: list[str], stream: str = "stderr") -> list[Line]:
