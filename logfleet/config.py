@@ -65,6 +65,7 @@ class Settings:
     format_max_line_bytes: int = 64 * 1024
     format_max_future_s: float = 300.0
     mask_patterns: str = ""
+    parse_patterns: str = ""  # JSON object name -> regex; a [parse_patterns] table in the TOML file
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = "PLAIN"
     kafka_sasl_username: str = ""
@@ -103,7 +104,12 @@ FILE_SUFFIX = "_file"
 ENV = "environment"
 
 
+PARSE_PATTERNS = "parse_patterns"
+
+
 def _coerce(name: str, raw: Any) -> Any:
+    if name == PARSE_PATTERNS and isinstance(raw, Mapping):  # a TOML table: kept as its JSON text
+        return orjson.dumps(dict(raw)).decode()
     kind = _FIELDS[name].type
     try:
         if kind == "bool":
@@ -186,4 +192,13 @@ def load_settings(config_file: str | None = None, env: Mapping[str, str] | None 
     values.update(_from_mapping(from_env, ENV))
     settings = Settings(**values)
     security.check(settings)
+    _check_parse_patterns(settings.parse_patterns)
     return settings
+
+
+def _check_parse_patterns(spec: str) -> None:
+    """Raise ConfigError for a named parse pattern that cannot work (see ``processor/parse/patterns.py``)."""
+    if spec.strip():
+        from processor.parse import compile_named_patterns  # the parsers load only when patterns are set
+
+        compile_named_patterns(spec)

@@ -33,16 +33,16 @@ A record the shipper joined (it holds ``\\n``) is parsed by its first line; a st
 ``error.*`` fields (see ``trace.py``), other continuation lines are appended to the message.
 
 A container picks its parser with the label ``logfleet.parser=<name>`` (``parse_line(text, parser)``):
-a built-in name (``PARSERS``); a line that parser turns down is plain text, and an unknown name means
-auto-detection.
+a built-in name (``PARSERS``) or a named pattern from the configuration (see ``patterns.py``); a line
+that parser turns down is plain text, and an unknown name means auto-detection.
 
 A trailing ``\\r``/``\\n`` is ignored by the structured parsers; plain text keeps it in ``message``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from processor.parse.access import parse_access
 from processor.parse.apps import (
@@ -59,12 +59,13 @@ from processor.parse.jvm import parse_logback, parse_spring
 from processor.parse.klog import parse_klog, parse_logcat
 from processor.parse.logfmt import parse_logfmt
 from processor.parse.model import Parsed
+from processor.parse.patterns import NamedPattern, compile_patterns, lookup, register
 from processor.parse.plain import parse_plain
 from processor.parse.servers import parse_apache_error, parse_nginx_error, parse_redis
 from processor.parse.syslog import MONTHS, parse_rfc3164, parse_syslog
 from processor.parse.trace import apply, find_trace, split_head
 
-__all__ = ["PARSERS", "PARSER_LABEL", "Parsed", "parse_line"]
+__all__ = ["PARSERS", "PARSER_LABEL", "Parsed", "compile_named_patterns", "parse_line", "use_named_patterns"]
 
 PARSER_LABEL: Final = "logfleet.parser"
 
@@ -238,7 +239,7 @@ def _one(text: str, parser: str | None) -> Parsed:
     """One line, by the named parser when there is one, else by detection."""
     if parser is None:
         return _detect_line(text)
-    chosen = PARSERS.get(parser) or PARSERS.get(_ALIASES.get(parser, ""))
+    chosen = PARSERS.get(parser) or PARSERS.get(_ALIASES.get(parser, "")) or lookup(parser)
     if chosen is None:
         return _detect_line(text)
     return chosen(text) or parse_plain(text)
@@ -296,10 +297,10 @@ def _detect(text: str, parser: str | None) -> Parsed:
 def parse_line(text: str, parser: str | None = None) -> Parsed:
     """Detect and parse one log line or joined record (without its line ending); never raises.
 
-    ``parser`` is the container's choice (its ``logfleet.parser`` label): a name in ``PARSERS``;
-    ``None`` or an unknown name means detection. Returns the format
+    ``parser`` is the container's choice (its ``logfleet.parser`` label): a name in ``PARSERS`` or a
+    registered named pattern; ``None`` or an unknown name means detection. Returns the format
     (``json``, ``logfmt``, ``access``, ``syslog-3164``, ``syslog-5424``, ``klog``, ``nginx-error``, ...,
-    or ``plain``), ECS-shaped ``fields`` (always with a str ``message``; a new dict on
+    a pattern's name, or ``plain``), ECS-shaped ``fields`` (always with a str ``message``; a new dict on
     every call, so the caller may change it), for JSON objects the decoded ``document``, and the time
     the line states as written (``stated_time``).
     """
@@ -308,3 +309,14 @@ def parse_line(text: str, parser: str | None = None) -> Parsed:
     except Exception:  # a parser bug must not lose the line: keep it as plain text
         return Parsed("plain", {"message": text if isinstance(text, str) else str(text)})
 
+
+def compile_named_patterns(spec: str | Mapping[str, Any]) -> dict[str, NamedPattern]:
+    """Compile the ``parse_patterns`` setting; raises ``ConfigError`` (see ``patterns.py``)."""
+    return compile_patterns(spec, reserved=[*PARSERS, *_ALIASES])
+
+
+def use_named_patterns(spec: str | Mapping[str, Any]) -> dict[str, NamedPattern]:
+    """Compile the ``parse_patterns`` setting and make its patterns the ones ``parse_line`` knows."""
+    patterns = compile_named_patterns(spec)
+    register(patterns)
+    return patterns
