@@ -125,3 +125,29 @@ def test_json_header_with_a_trace_keeps_its_document() -> None:
     parsed = parse_line('{"level":"error","msg":"failed"}\n' + JAVA)
     assert parsed.format == "json" and parsed.document == {"level": "error", "msg": "failed"}
     assert parsed.fields["message"] == "failed" and parsed.fields["error"]["type"] == "java.lang.IllegalStateException"
+
+
+def test_a_joined_record_becomes_one_event_with_its_header_and_error_fields() -> None:
+    import orjson
+
+    from processor.events import EventBuilder
+    from shipper.multiline import Joiner
+
+    texts = [
+        "[2024-10-30 17:19:51 +0000] [3676] [ERROR] Exception in worker process",
+        *PYTHON.split("\n"),
+        "[2024-10-30 17:19:51 +0000] [3676] [INFO] Worker exiting (pid: 3676)",
+    ]
+    joiner = Joiner()
+    lines = [[1_709_294_400_000_000_000 + i, 0, "stderr", text, []] for i, text in enumerate(texts)]
+    records = joiner.feed(lines)[0] + joiner.flush()[0]
+    assert len(records) == 2 and "multiline" in records[0][4]
+    built = EventBuilder("ns").bulk_lines({"v": 1, "host": "h", "container": {"id": "c1"}, "lines": records})
+    documents = [orjson.loads(line) for line in built.events.splitlines()[1::2]]
+    first = documents[0]
+    assert first["message"] == "Exception in worker process"
+    assert first["log"]["level"] == "error" and first["process"]["pid"] == 3676
+    assert first["error"] == {"type": "ValueError", "message": "bad input", "stack_trace": PYTHON}
+    assert first["event"]["original"] == "\n".join(texts[:-1])
+    assert first["logfleet"]["format"] == "python" and first["logfleet"]["flags"] == ["multiline"]
+    assert documents[1]["message"] == "Worker exiting (pid: 3676)"
