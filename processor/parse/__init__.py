@@ -260,8 +260,11 @@ def _shared_prefix_cut(head: str, line: str) -> str:
 def _joined(text: str, parser: str | None) -> Parsed:
     """A record of several lines (the shipper joined them): parse the first, then the rest."""
     head_lines = split_head(text)
-    parsed = _one(head_lines[0], parser)
     trace = find_trace(head_lines, text)
+    if trace is not None and trace.bare and not trace.start:
+        parsed = Parsed("plain", {"message": head_lines[0]})  # the trace's own first line: no header to parse
+    else:
+        parsed = _one(head_lines[0], parser)
     if trace is not None:
         apply(parsed, trace, head_lines, text)
         return parsed

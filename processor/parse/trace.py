@@ -69,46 +69,61 @@ class Trace:
     error_message: str | None = None
     exception_line: str | None = None
     level: str | None = "error"
+    bare: bool = False  # the record's first line is the trace's own first line, with nothing before it
+
+
+def _named_at(line: str, end: int) -> tuple[str, str | None] | None:
+    """The exception class ending at ``end`` and its message, if what follows fits one."""
+    rest = line[end:]
+    if rest and rest[0] == ":" and (len(rest) == 1 or rest[1] == " "):
+        message: str | None = rest[2:].split(" ---> ", 1)[0] or None
+    elif rest and rest[0] == "[":
+        if not rest.endswith("]"):
+            return None
+        message = rest[1:-1]
+    elif not rest or rest.startswith(" ---> "):
+        message = None
+    else:
+        return None
+    begin = len(line[:end].rstrip(_CLASS_CHARS))  # back to the start of the class name
+    if line[begin : begin + 1] == ".":
+        return None
+    return line[begin:end], message
 
 
 def _exception(line: str) -> tuple[str, str | None] | None:
     """The first exception class named in ``line`` and the message after it, or ``None``."""
-    ends: list[int] = []
+    best: tuple[int, tuple[str, str | None]] | None = None
     for word in _JAVA_SUFFIXES:
         at = line.find(word)
-        while at >= 0:
+        while at >= 0 and (best is None or at < best[0]):
             end = at + len(word)
-            if line[end : end + 1] in ("", ":", "[", " "):
-                ends.append(end)
+            if line[end : end + 1] in ("", ":", "[") or line.startswith(" ---> ", end):
+                named = _named_at(line, end)
+                if named is not None:
+                    best = (at, named)
+                    break
             at = line.find(word, end)
-    for end in sorted(ends):
-        begin = len(line[:end].rstrip(_CLASS_CHARS))  # back to the start of the class name
-        if line[begin : begin + 1] == ".":
-            continue
-        rest = line[end:]
-        if not rest:
-            return line[begin:end], None
-        if rest[0] == ":" and (len(rest) == 1 or rest[1] == " "):
-            message = rest[2:] or None
-            return line[begin:end], message.split(" ---> ", 1)[0] if message else None
-        if rest[0] == "[" and rest.endswith("]"):
-            return line[begin:end], rest[1:-1]
-        if rest.startswith(" ---> "):
-            return line[begin:end], None
-    return None
+    return None if best is None else best[1]
 
 
 def _java(lines: list[str], index: int) -> Trace | None:
     line = lines[index]
     if "Exception" not in line and "Error" not in line and "Throwable" not in line and "Fault" not in line:
         return None
-    following = [text for text in lines[index + 1 : index + 4] if text.strip()]
-    if not following or _JAVA_FRAME.match(following[0]) is None:
+    for following in lines[index + 1 : index + 4]:
+        if following.strip():
+            break
+    else:
+        return None
+    if _JAVA_FRAME.match(following) is None:
         return None
     named = _exception(line)
     if named is None:
         return None
-    return Trace(index, "java", named[0], named[1], line.strip())
+    stripped = line.strip()
+    bare = stripped.startswith((named[0], 'Exception in thread "', "Unhandled exception. "))
+    return Trace(index, "java", named[0], named[1], stripped, bare=bare)
 
 
 def _python(text: str, index: int) -> Trace:
@@ -124,21 +139,21 @@ def _python(text: str, index: int) -> Trace:
             break  # the first line: the traceback header or the header of the record
         match = _PY_EXCEPTION.fullmatch(line)
         if match is None:
-            return Trace(index, "python", None, line, line)
-        return Trace(index, "python", match.group("type"), match.group("msg"), line)
-    return Trace(index, "python")
+            return Trace(index, "python", None, line, line, bare=True)
+        return Trace(index, "python", match.group("type"), match.group("msg"), line, bare=True)
+    return Trace(index, "python", bare=True)
 
 
 def _go(line: str, index: int) -> Trace | None:
     if line.startswith("panic: "):
-        return Trace(index, "go", "panic", line[7:], line, "fatal")
+        return Trace(index, "go", "panic", line[7:], line, "fatal", bare=True)
     if line.startswith("fatal error: "):
-        return Trace(index, "go", "fatal error", line[13:], line, "fatal")
+        return Trace(index, "go", "fatal error", line[13:], line, "fatal", bare=True)
     if "http: panic serving " in line:
         found = _GO_HTTP.search(line)
-        return Trace(index, "go", "panic", found.group("msg") if found else None, line)
-    if _GO_GOROUTINE.match(line) is not None:
-        return Trace(index, "go", None, None, None, None)
+        return Trace(index, "go", "panic", found.group("msg") if found else None, line, bare=line.startswith("http: "))
+    if line.startswith("goroutine ") and _GO_GOROUTINE.match(line) is not None:
+        return Trace(index, "go", None, None, None, None, bare=True)
     return None
 
 
@@ -195,7 +210,9 @@ def _ruby(lines: list[str], index: int) -> Trace | None:
 def _start(lines: list[str], index: int, text: str) -> Trace | None:
     """The trace that starts at ``lines[index]``, if one does."""
     line = lines[index]
-    if line.startswith("Traceback (most recent call last):") or line.lstrip(" +").startswith("Exception Group"):
+    if line.startswith("Traceback (most recent call last):") or (
+        "Exception Group Traceback" in line and line.lstrip(" +|").startswith("Exception Group")
+    ):
         return _python(text, index)
     found = _go(line, index)
     if found is not None:

@@ -163,11 +163,14 @@ def test_every_built_in_parser_takes_any_text_without_raising() -> None:
 
 
 def test_a_picked_parser_runs_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = "2026/12/03 05:54:01 [error] 7#7: *3 upstream timed out"
+
     def refuse(text: str) -> None:
         raise AssertionError("detection ran")
 
-    monkeypatch.setattr(parse_pkg, "_detect_line", refuse)
-    assert parse_line("WARNING:root:x", "python").format == "python"
+    assert parse_line(line).format == "nginx-error"
+    monkeypatch.setattr(parse_pkg, "parse_nginx_error", refuse)
+    assert parse_line(line, "golog").format == "golog"  # detection would have asked parse_nginx_error
 
 
 # --- joined records without a trace -----------------------------------------------------------
