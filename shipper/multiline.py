@@ -27,10 +27,13 @@ and fluent-bit's multiline parsers):
 ``level=error``, a klog ``E``/``W``/``F`` header) or ends with ``:`` is held as a candidate header:
 if the next line of its stream starts a trace on its own (``java.lang.X: boom``, ``Traceback ...``,
 not a line with a header of its own), the two start one record; otherwise the header is released
-at once. A blank line or a
-line that may continue a record (Java's message lines before the first frame, the blank line before
-a chained Python exception) is held as *tentative*: it joins the record only if the record goes on
-after it, and is released as its own line otherwise.
+at once. A blank line or a line that may continue a record (Java's message lines before the first
+frame, the blank line before a chained Python exception, one blank line between a header and its
+trace) is held as *tentative*: it joins the record only if the record goes on after it, and is
+released as its own line otherwise.
+
+**Cost.** Per line the rules run only after a few substring tests on its lower-cased start (a JSON
+object skips them): every trace start and every level word contains one of them.
 
 **What is never glued.** The state is per stream, so interleaved stdout and stderr stay apart. A new
 ``Traceback``, a new exception line, or a new header after a complete trace starts a new record; only

@@ -1,8 +1,9 @@
 """Line parsers: detect the format of one log line and turn it into ECS-shaped fields.
 
 ``parse_line`` is the single entry point; it never raises, whatever the input. Detection looks at
-the first character and a few fixed positions before any regex runs, so each line tries at most
-one or two parsers and plain text pays for none but the level sniffer:
+the first character and a few fixed positions before any regex runs, so each line tries at most a
+few anchored parsers (most one) and plain text that looks like none of them pays only for the
+level sniffer:
 
 1. ``{`` (also after leading blanks): JSON object (``json``), else plain.
 2. ``<``: syslog with PRI, RFC 5424 (``syslog-5424``) when ``1 `` follows, else RFC 3164
