@@ -29,13 +29,18 @@ from processor.enforce import FormatChecker
 from processor.events import Built, EventBuilder
 from processor.masking import Masker
 from processor.oversize import fit
+from processor.parse import use_named_patterns
 from processor.policy import PolicyResolver
 
 log = get_logger("processor")
 
 
 def builder_for(settings: Settings) -> EventBuilder:
-    """An EventBuilder configured from settings (raises ConfigError on a bad policy or pattern)."""
+    """An EventBuilder configured from settings (raises ConfigError on a bad policy or pattern).
+
+    The named parse patterns (``parse_patterns``) are compiled and registered for ``parse_line``.
+    """
+    use_named_patterns(settings.parse_patterns)
     return EventBuilder(
         settings.namespace,
         policies=PolicyResolver(settings.format_policy, settings.format_policy_services),

@@ -33,7 +33,7 @@ from logfleet.core import deadletter
 from logfleet.core.model import event_id, format_ts
 from processor.enforce import SCHEMA_VERSION, FormatChecker
 from processor.masking import Masker
-from processor.parse import parse_line
+from processor.parse import PARSER_LABEL, parse_line
 from processor.policy import PolicyResolver
 
 _DATASET_UNSAFE = re.compile(r"[^a-z0-9_.]+")
@@ -91,6 +91,7 @@ class _Record:
     container: dict[str, Any]
     common_tail: bytes  # the fields every event of the record shares, as the end of a JSON object
     action_head: bytes = b""  # the create action line up to the _id value
+    parser: str | None = None  # the container's logfleet.parser label, if any
     reasons: dict[tuple[str, ...], int] = dataclasses.field(default_factory=dict)  # lines per reason list
 
 
@@ -103,6 +104,7 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         labels = {}
         container = {**container, "labels": labels}
     cid = str(container.get("id", ""))
+    parser = labels.get(PARSER_LABEL)
     dataset = dataset_for(container)
     service = service_for(container)
     container_fields = {
@@ -124,6 +126,7 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         common_tail=orjson.dumps(
             {"container": container_fields, "data_stream": {"type": "logs", "dataset": dataset, "namespace": namespace}}
         )[1:],
+        parser=parser if isinstance(parser, str) else None,
     )
 
 
@@ -188,7 +191,7 @@ class EventBuilder:
             if len(self._open_key_blocks) > 10_000:
                 self._open_key_blocks.clear()
             self._open_key_blocks[ctx.cid] = MAX_KEY_BLOCK_LINES
-        parsed = parse_line(text)
+        parsed = parse_line(text, ctx.parser)
         policy = ctx.policy
         reasons = self.checker.check(parsed.document, text, ts) if policy != "off" else []
         original = self.masker.mask_line(text, parsed)

@@ -19,7 +19,7 @@ import click
 import orjson
 
 from logfleet.commands.context import settings_from
-from logfleet.core.config import Settings, load_settings
+from logfleet.core.config import PARSE_PATTERNS, Settings, load_settings
 from logfleet.core.errors import ConfigError
 
 MASK = "***"
@@ -95,7 +95,7 @@ def _not_scalar(path: str) -> str | None:
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
     for key, value in data.items():
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list) and key != PARSE_PATTERNS:  # the one table a setting takes
             kind = "a table" if isinstance(value, dict) else "an array"
             field = Settings.__dataclass_fields__.get(key)
             return f"setting {key!r}: {kind} is not a {field.type if field else 'str'}"
@@ -107,12 +107,17 @@ def _not_scalar(path: str) -> str | None:
 def config_check(file: str) -> None:
     """Validate a TOML settings FILE: print ok (exit 0), or one line naming the bad key (exit 2).
 
-    Checks that the file can be read and parsed, that every key is a known setting and that each
-    value has the setting's type. The environment is not consulted: only the file is checked.
+    Checks that the file can be read and parsed, that every key is a known setting, that each
+    value has the setting's type, and that named parse patterns compile. The environment is not
+    consulted: only the file is checked.
     """
     try:
         # Only the file: no LOGFLEET_* variables (the stack record, if any, holds valid values).
-        load_settings(file, env={})
+        settings = load_settings(file, env={})
+        if settings.parse_patterns.strip():  # named parse patterns: compiled the way the processor will
+            from processor.parse import compile_named_patterns
+
+            compile_named_patterns(settings.parse_patterns)
         problem = _not_scalar(file)
         if problem:
             raise ConfigError(problem)

@@ -75,6 +75,7 @@ class Settings:
     format_max_line_bytes: int = 64 * 1024
     format_max_future_s: float = 300.0
     mask_patterns: str = ""
+    parse_patterns: str = ""  # JSON object name -> regex; a [parse_patterns] table in the TOML file
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = "PLAIN"
     kafka_sasl_username: str = ""
@@ -113,7 +114,12 @@ FILE_SUFFIX = "_file"
 ENV = "environment"
 
 
+PARSE_PATTERNS = "parse_patterns"
+
+
 def _coerce(name: str, raw: Any) -> Any:
+    if name == PARSE_PATTERNS and isinstance(raw, Mapping):  # a TOML table: kept as its JSON text
+        return orjson.dumps(dict(raw)).decode()
     kind = _FIELDS[name].type
     try:
         if kind == "bool":

@@ -18,7 +18,8 @@ import orjson
 
 from logfleet.core.model import format_ts
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "corpora"  # ../shared from the repository
+CORPORA = _BESIDE if _BESIDE.is_dir() else Path("/work/shared/corpora")  # a worktree elsewhere
 ACCESS_LOG = CORPORA / "elastic-examples/apache_logs/apache_logs"
 MULTILINE = CORPORA / "fluent-bit/documentation/examples/multiline/filter_multiline/test.log"
 BASE_NS = 1_709_294_400_000_000_000  # 2024-03-01T12:00:00Z

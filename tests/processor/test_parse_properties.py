@@ -10,11 +10,11 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processor.parse import Parsed, parse_line
+from processor.parse import PARSERS, Parsed, parse_line
 from tests.processor.golden.regenerate import input_lines
 from tests.processor.strategies import JSON_VALUES
 
-FORMATS = {"json", "logfmt", "access", "syslog-3164", "syslog-5424", "plain"}
+FORMATS = {*PARSERS, "syslog-3164", "syslog-5424"} - {"syslog"}
 GOLDEN = Path(__file__).parent / "golden"
 REAL_LINES = sorted({line for path in GOLDEN.glob("*.input") for line in input_lines(path)})
 
@@ -38,8 +38,12 @@ def check(text: str, parsed: Parsed) -> None:
         assert isinstance(parsed.document, dict)
     else:
         assert parsed.document is None
-    if parsed.format == "plain":
+    assert parsed.stated_time is None or isinstance(parsed.stated_time, str | int)
+    error = parsed.fields.get("error")
+    if parsed.format == "plain" and error is None:
         assert parsed.fields["message"] == text
+    if isinstance(error, dict) and "stack_trace" in error and parsed.format != "json":
+        assert isinstance(error["stack_trace"], str) and "\n" in text  # traces only in joined records
     if parsed.format == "access":
         assert parsed.fields["message"] == text.rstrip("\r\n")
     try:

@@ -37,6 +37,12 @@ from processor.parse.plain import sniff_level
         ("alert", "fatal"),
         ("panic", "fatal"),
         ("dpanic", "fatal"),
+        ("Information", "info"),
+        ("critical", "fatal"),
+        ("Warning", "warn"),
+        ("Err", "error"),
+        ("crit", "fatal"),
+        ("notice", "info"),
         (10, "trace"),
         (20, "debug"),
         (30, "info"),
@@ -366,6 +372,28 @@ def test_is_ip() -> None:
         ("com.example.ERROR", None),
         ("WARN-ING", None),
         ("", None),
+        # mixed case set apart as a header field, never prose at the start of a line
+        ("Info: started", "info"),
+        ("12:00:00 Warning disk full", "warn"),
+        ("2024-01-01T12:00:00.123Z Error cannot connect", "error"),
+        ("2024 | Information | x", "info"),
+        ("Warning signs are everywhere", None),
+        ("Found 2 Error messages", None),
+        # padded brackets (structlog pads to 9)
+        ("[info     ] request handled", "info"),
+        ("[  ERROR] cannot bind", "error"),
+        ("< warning > x", "warn"),
+        # PostgreSQL severities
+        ("2026-12-03 05:54:01.123 UTC [1] LOG:  x", "info"),
+        ("2026-12-03 05:54:01.123 UTC [1] DEBUG3:  x", "debug"),
+        ("2026-12-03 05:54:01.123 UTC [1] DETAIL:  x", "info"),
+        ("LOG: one blank is not postgres", None),
+        # past the first 100 characters: clear tokens only
+        ("x" * 150 + " [warn] late bracket", "warn"),
+        ("x" * 150 + " level=error late pair", "error"),
+        ("x" * 150 + " FATAL late capitals", "fatal"),
+        ("x" * 150 + " the error was handled", None),
+        ("x" * 2000 + " ERROR too far", None),
     ],
 )
 def test_sniff_level(line: str, level: str | None) -> None:

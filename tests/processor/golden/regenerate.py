@@ -4,7 +4,9 @@ Run ``python tests/processor/golden/regenerate.py`` from the repository root aft
 change to a parser, then read the diff line by line: the expected files are claims about what each
 line means, not a record of whatever the code happened to print.
 
-Each input line (split on ``\\n``, decoded as UTF-8) gives one JSON object ``{"format", "fields"}``.
+Each input line (split on ``\\n``, decoded as UTF-8) gives one JSON object ``{"format", "fields"}``, with
+``"stated_time"`` when the line states its time. A ``*.records`` input holds joined records instead of
+lines (a record per JSON string, one per line), as the shipper hands them over.
 """
 
 from __future__ import annotations
@@ -33,14 +35,29 @@ def input_lines(path: Path) -> list[str]:
 def expected_record(text: str) -> dict[str, Any]:
     """What one line of an expected file holds for ``text``."""
     parsed = parse_line(text)
-    return {"format": parsed.format, "fields": parsed.fields}
+    record: dict[str, Any] = {"format": parsed.format, "fields": parsed.fields}
+    if parsed.stated_time is not None:
+        record["stated_time"] = parsed.stated_time
+    return record
+
+
+def input_records(path: Path) -> list[str]:
+    """The joined records of a ``.records`` golden input: one JSON string per line."""
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    assert all(isinstance(record, str) for record in records), path
+    return records
+
+
+def inputs(path: Path) -> list[str]:
+    """The texts of a golden input, lines (``.input``) or joined records (``.records``)."""
+    return input_records(path) if path.suffix == ".records" else input_lines(path)
 
 
 def main() -> None:
-    """Write one ``.expected.ndjson`` per ``.input``."""
-    for source in sorted(HERE.glob("*.input")):
-        target = source.with_name(source.name.removesuffix(".input") + ".expected.ndjson")
-        records = [orjson.dumps(expected_record(line)) for line in input_lines(source)]
+    """Write one ``.expected.ndjson`` per ``.input`` and ``.records``."""
+    for source in sorted([*HERE.glob("*.input"), *HERE.glob("*.records")]):
+        target = source.with_name(source.stem + ".expected.ndjson")
+        records = [orjson.dumps(expected_record(line)) for line in inputs(source)]
         target.write_bytes(b"\n".join(records) + b"\n")
         print(f"{target.name}: {len(records)} lines")
 
