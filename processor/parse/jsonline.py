@@ -1,10 +1,10 @@
-"""JSON object lines: decode with orjson and map the common keys onto ECS (see ecs.py)."""
+"""JSON object lines: decode with orjson, map its keys onto ECS (see ecs.py)."""
 
 from __future__ import annotations
 
 import orjson
 
-from processor.parse.ecs import map_object
+from processor.parse.ecs import GENERIC, map_object
 from processor.parse.model import Parsed
 
 
@@ -21,4 +21,5 @@ def parse_json(text: str) -> Parsed | None:
         return None
     if not isinstance(document, dict):
         return None
-    return Parsed("json", map_object(document, text), document)
+    fields, stated_time, has_message = map_object(document, text, GENERIC)
+    return Parsed("json", fields, document, stated_time, None, has_message)

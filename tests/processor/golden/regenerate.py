@@ -4,7 +4,9 @@ Run ``python tests/processor/golden/regenerate.py`` from the repository root aft
 change to a parser, then read the diff line by line: the expected files are claims about what each
 line means, not a record of whatever the code happened to print.
 
-Each input line (split on ``\\n``, decoded as UTF-8) gives one JSON object ``{"format", "fields"}``.
+Each input line (split on ``\\n``, decoded as UTF-8) gives one JSON object ``{"format", "fields"}``, with
+``stated_time`` (the line's own time as written) and ``dialect`` when the parser found them, and
+``has_message: false`` when a structured line has no message of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ def input_lines(path: Path) -> list[str]:
 def expected_record(text: str) -> dict[str, Any]:
     """What one line of an expected file holds for ``text``."""
     parsed = parse_line(text)
-    return {"format": parsed.format, "fields": parsed.fields}
+    record: dict[str, Any] = {"format": parsed.format, "fields": parsed.fields}
+    if parsed.stated_time is not None:
+        record["stated_time"] = parsed.stated_time
+    if parsed.dialect is not None:
+        record["dialect"] = parsed.dialect
+    if not parsed.has_message:
+        record["has_message"] = False
+    return record
 
 
 def main() -> None:
