@@ -1,9 +1,11 @@
-"""JSON object lines: decode with orjson, map its keys onto ECS (see ecs.py)."""
+"""JSON object lines: decode with orjson, tell the logger's dialect and map its keys onto ECS (see ecs.py
+and dialects.py)."""
 
 from __future__ import annotations
 
 import orjson
 
+from processor.parse.dialects import detect
 from processor.parse.ecs import GENERIC, map_object
 from processor.parse.model import Parsed
 
@@ -21,5 +23,6 @@ def parse_json(text: str) -> Parsed | None:
         return None
     if not isinstance(document, dict):
         return None
-    fields, stated_time, has_message = map_object(document, text, GENERIC)
-    return Parsed("json", fields, document, stated_time, None, has_message)
+    keys = detect(document) or GENERIC
+    fields, stated_time, has_message = map_object(document, text, keys)
+    return Parsed("json", fields, document, stated_time, keys.name, has_message)
