@@ -20,9 +20,11 @@ decoding it again.
 
 On the way every line is checked against the prescribed format under the container's policy (see
 ``processor/policy.py`` and ``processor/enforce.py``) and its secrets are masked (``processor/masking.py``).
-Events carry ``logfleet.policy``, ``logfleet.schema`` and, when the line breaks the format,
-``logfleet.violations``; lines of a known logger say which in ``logfleet.dialect``. Under ``strict``
-such a line becomes a dead letter instead of an event: a document for
+Events carry ``logfleet.policy``, ``logfleet.schema`` and, when the line departs from the format,
+``logfleet.violations``; lines of a known logger say which in ``logfleet.dialect``. The service may
+come from the container (its ``logfleet.service`` label, else its Compose service). Under ``strict`` a
+line that does not say when, how bad, what or who (an essential reason, see ``enforce.py``) becomes a
+dead letter instead of an event: a document for
 ``logs-logfleet.deadletter-<namespace>`` with the first reason in ``error.type``, all of them in
 ``logfleet.violations``, the (masked) line in ``event.original``, Docker's time in ``event.created``
 and the line's event id as seed, so a replay writes the same document id. A line that cannot be
@@ -43,7 +45,7 @@ import orjson
 
 from logfleet import deadletter
 from logfleet.model import event_id, format_ts
-from processor.enforce import SCHEMA_VERSION, FormatChecker
+from processor.enforce import SCHEMA_VERSION, FormatChecker, is_essential
 from processor.masking import Masker
 from processor.parse import parse_line
 from processor.parse.eventtime import NS, rejection, stated_time_ns
@@ -51,6 +53,7 @@ from processor.policy import PolicyResolver
 
 _DATASET_UNSAFE = re.compile(r"[^a-z0-9_.]+")
 DATASET_LABEL = "logfleet.dataset"
+SERVICE_LABEL = "logfleet.service"
 MAX_KEY_BLOCK_LINES = 100  # a 4096-bit RSA key in PEM is about 50 lines
 MAX_PAST_S = 30 * 86_400.0  # how far behind Docker's time a stated time may be and still be @timestamp
 
@@ -63,9 +66,16 @@ def dataset_for(container: dict[str, Any]) -> str:
     return (cleaned or "unknown")[:80]
 
 
+def named_service(container: dict[str, Any]) -> str:
+    """The service a container says it runs: its ``logfleet.service`` label or its Compose service ("" if none)."""
+    labels = container.get("labels")
+    label = labels.get(SERVICE_LABEL) if isinstance(labels, dict) else None
+    return str(label or container.get("compose_service") or "")
+
+
 def service_for(container: dict[str, Any]) -> str:
-    """The ``service.name`` of a container when its lines do not name one."""
-    return str(container.get("compose_service") or container.get("name") or "unknown")
+    """The ``service.name`` of a container when its lines do not name one (else its name)."""
+    return named_service(container) or str(container.get("name") or "unknown")
 
 
 def _object(doc: dict[str, Any], key: str) -> dict[str, Any]:
@@ -98,6 +108,7 @@ class _Record:
     cid: str
     host: str
     service: str
+    service_named: bool  # the container names its service (a label or Compose), not just its name
     policy: str
     dataset: str
     index: str
@@ -129,6 +140,7 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         cid=cid,
         host=str(record.get("host", "")),
         service=service,
+        service_named=bool(named_service(container)),
         policy=policies.resolve(labels, service),
         dataset=dataset,
         index=f"logs-{dataset}-{namespace}",
@@ -206,14 +218,14 @@ class EventBuilder:
             self._open_key_blocks[ctx.cid] = MAX_KEY_BLOCK_LINES
         parsed = parse_line(text)
         stated = parsed.stated_time
-        when, rejected = ts, None
+        when, stated_ns, rejected = ts, None, None
         if stated is not None:
             stated_ns = stated_time_ns(stated, ts)
             rejected = rejection(stated_ns, ts, self.checker.max_future_ns, self.max_past_ns)
             if rejected is None and stated_ns is not None:
                 when = stated_ns
         policy = ctx.policy
-        reasons = self.checker.check(parsed.document, text, ts) if policy != "off" else []
+        reasons = self.checker.check(parsed, text, ts, stated_ns, ctx.service_named) if policy != "off" else []
         original = self.masker.mask_line(text, parsed)
         doc: dict[str, Any] = parsed.fields
         pipeline: dict[str, Any] = {"format": parsed.format, "policy": policy, "schema": SCHEMA_VERSION}
@@ -228,7 +240,7 @@ class EventBuilder:
             pipeline["violations"] = reasons
             shape = tuple(reasons)
             ctx.reasons[shape] = ctx.reasons.get(shape, 0) + 1
-            if policy == "strict":
+            if policy == "strict" and is_essential(reasons):
                 dead.append(self._violation(ctx, doc, original, pipeline, (when, ts), stream, eid, ordinal))
                 return
         _object(doc, "service").setdefault("name", ctx.service)
