@@ -33,7 +33,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from typing import Final
+from typing import Any, Final
 
 NS: Final = 1_000_000_000
 MAX_NS: Final = 2**63 - 1  # the last instant date_nanos can hold (2262-04-11)
@@ -56,6 +56,7 @@ _SCALE: Final[tuple[int, ...]] = tuple(10 ** (9 - digits) for digits in range(10
 _UTC_NAMES: Final = frozenset({"Z", "z", "UTC", "GMT"})
 _ISO_SEPARATORS: Final = frozenset({"T", " ", "t"})
 _HALF_YEAR_NS: Final = 182 * 86_400 * NS
+_DAY_NS: Final = 86_400 * NS
 
 # What may follow "YYYY-MM-DDTHH:MM:SS": a fraction, then a zone (numeric offset, maybe followed by an
 # abbreviation as Go writes it, or a UTC name), each optional and maybe after one space.
@@ -77,6 +78,9 @@ _KLOG: Final = re.compile(rf"[IWEF]?(?P<m>[0-9]{{2}})(?P<d>[0-9]{{2}}) {_HMS}")
 _LOGCAT: Final = re.compile(rf"(?P<m>[0-9]{{2}})-(?P<d>[0-9]{{2}}) {_HMS}")
 
 _iso_seconds_cache: dict[str, int] = {}
+_text_cache: dict[str, int | None] = {}
+_yearless_cache: dict[tuple[str, int], int | None] = {}
+_MISSING: Final[object] = object()
 
 
 def _epoch_seconds(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int | None:
@@ -200,38 +204,63 @@ def _yearless(match: re.Match[str], month: int, reference_ns: int) -> int | None
 
 
 def _text(value: str, reference_ns: int) -> int | None:
-    """Text other than plain ISO 8601: epoch digits, ISO 8601 in blanks, other formats by their shape."""
+    """Text other than plain ISO 8601, remembered (access logs and syslog repeat the same second line
+    after line); a reading that depends on the reference (no year) is remembered for that day only."""
+    cached = _text_cache.get(value, _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[return-value]
+    key = (value, reference_ns // _DAY_NS)
+    cached = _yearless_cache.get(key, _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[return-value]
+    ns, fixed = _read_text(value, reference_ns)
+    if fixed:
+        _remember(_text_cache, value, ns)
+    else:
+        _remember(_yearless_cache, key, ns)
+    return ns
+
+
+def _remember(cache: dict[Any, int | None], key: Any, ns: int | None) -> None:
+    if len(cache) > 4096:
+        cache.clear()
+    cache[key] = ns
+
+
+def _read_text(value: str, reference_ns: int) -> tuple[int | None, bool]:
+    """Epoch digits, ISO 8601 in blanks or another format by its shape; and whether the result is the
+    same whatever the reference (False for the formats without a year)."""
     if len(value) >= 19 and value[4:5] == "-" and value[10:11] in _ISO_SEPARATORS:
-        return _iso(value)
+        return _iso(value), True
     if _EPOCH_TEXT.fullmatch(value) is not None:
         whole, _, fraction = value.partition(".")
-        return _epoch(int(whole), fraction) if int(whole) > 0 else None
+        return (_epoch(int(whole), fraction) if int(whole) > 0 else None), True
     if len(value) < 8 or not value.isascii():
-        return None
+        return None, True
     head = value[:3]
     if head in MONTHS:
         match = _SYSLOG.fullmatch(value)
-        return None if match is None else _yearless(match, MONTHS[match["mon"]], reference_ns)
+        return (None if match is None else _yearless(match, MONTHS[match["mon"]], reference_ns)), False
     if head in _WEEKDAYS:
         match = _CTIME.fullmatch(value)
-        return None if match is None else _calendar(match, int(match["y"]), MONTHS[match["mon"]])
+        return (None if match is None else _calendar(match, int(match["y"]), MONTHS[match["mon"]])), True
     if value[2:3] == "/":
         match = _ACCESS.fullmatch(value)
-        if match is None:
-            return None
-        offset = _offset_seconds(match["sign"], match["oh"], match["om"])
-        return None if offset is None else _calendar(match, int(match["y"]), MONTHS[match["mon"]], offset)
+        offset = None if match is None else _offset_seconds(match["sign"], match["oh"], match["om"])
+        if match is None or offset is None:
+            return None, True
+        return _calendar(match, int(match["y"]), MONTHS[match["mon"]], offset), True
     if value[4:5] == "/":
         match = _SLASHED.fullmatch(value)
-        return None if match is None else _calendar(match, int(match["y"]), int(match["m"]))
+        return (None if match is None else _calendar(match, int(match["y"]), int(match["m"]))), True
     if value[2:3] == " ":
         match = _REDIS.fullmatch(value)
-        return None if match is None else _calendar(match, int(match["y"]), MONTHS[match["mon"]])
+        return (None if match is None else _calendar(match, int(match["y"]), MONTHS[match["mon"]])), True
     if value[2:3] == "-":
         match = _LOGCAT.fullmatch(value)
-        return None if match is None else _yearless(match, int(match["m"]), reference_ns)
+        return (None if match is None else _yearless(match, int(match["m"]), reference_ns)), False
     match = _KLOG.fullmatch(value)
-    return None if match is None else _yearless(match, int(match["m"]), reference_ns)
+    return (None if match is None else _yearless(match, int(match["m"]), reference_ns)), False
 
 
 def stated_time_ns(value: str | int | float, reference_ns: int) -> int | None:
