@@ -78,8 +78,9 @@ _OBJECTS: Final = ("log", "service", "trace", "span", "error", "event", "labels"
 _MEMBERS: Final = {
     outer: tuple((member, dotted) for dotted, (o, member) in _FIELDS.items() if o == outer) for outer in _OBJECTS
 }
-# Every top-level key the checker looks at beyond @timestamp and message.
-_KNOWN: Final = frozenset(_FIELDS) | frozenset(_OBJECTS)
+# Every top-level key the checker looks at beyond @timestamp and message -> how: a dotted field of the
+# standard (0), log.level (1), an object (2).
+_KIND: Final = {**{dotted: 0 for dotted in _FIELDS}, "log.level": 1, **{name: 2 for name in _OBJECTS}}
 _LABEL_TYPES: Final = (str, int, float)  # bool is an int
 
 _MISSING: Final[Any] = object()
@@ -101,8 +102,8 @@ _CANONICAL_ORDER: Final = (
     "timestamp_format",
     "alias:message",
     "wrong_type:message",
-    *(f"wrong_type:{name}" for name in _OBJECTS),
     "alias:log.level",
+    *(f"wrong_type:{name}" for name in _OBJECTS),
     "wrong_type:log.level",
     "level_format",
     *(f"wrong_type:{dotted}" for dotted in list(_FIELDS)[1:]),
@@ -155,46 +156,53 @@ class FormatChecker:
         reasons: list[str] = []
         if len(text) * 4 > self.max_line_bytes and self.too_large(text):
             reasons.append("too_large")
-        fields = parsed.fields
-        if parsed.stated_time is None:
-            reasons.append("missing_field:@timestamp")
+        document = parsed.document
+        stated = parsed.stated_time
+        if stated is None:
+            written = document is not None and "@timestamp" in document  # but not as a time
+            reasons.append("timestamp_unparsable" if written else "missing_field:@timestamp")
         elif stated_ns is None:
             reasons.append("timestamp_unparsable")
         elif stated_ns - docker_ts_ns > self.max_future_ns:
             reasons.append("timestamp_in_future")
         if not parsed.has_message:
             reasons.append("missing_field:message")
+        fields = parsed.fields
         log = fields.get("log")
         has_level = log is not None and "level" in log
+        level_written = document is not None and _writes_level(document)
+        if not has_level:
+            reasons.append("unknown_level" if level_written else "missing_field:log.level")
         service = fields.get("service")
         if not container_service and not (service is not None and type(service.get("name")) is str):
             reasons.append("missing_field:service.name")
-        document = parsed.document
         if document is None:
-            if not has_level:
-                reasons.append("missing_field:log.level")
             reasons.append("not_json")
         else:
-            _canonical(document, parsed, has_level, reasons)
-        if len(reasons) > 1:
-            reasons.sort(key=_RANK.__getitem__)
+            _canonical(document, parsed, stated_ns is not None, has_level and not level_written, reasons)
         return reasons
 
 
-def _canonical(document: dict[str, Any], parsed: Parsed, has_level: bool, reasons: list[str]) -> None:
-    """How a JSON object departs from the canonical form (and what it lacks of level and time)."""
+def _writes_level(document: dict[str, Any]) -> bool:
+    """True if the object writes ``log.level`` itself, dotted or nested (whatever its value)."""
+    if "log.level" in document:
+        return True
+    log = document.get("log")
+    return type(log) is dict and "level" in log
+
+
+def _canonical(document: dict[str, Any], parsed: Parsed, readable: bool, level_alias: bool, reasons: list[str]) -> None:
+    """How a JSON object departs from the canonical form, appended to ``reasons`` in the fixed order."""
+    stated = parsed.stated_time
     value = document.get("@timestamp", _MISSING)
     if value is _MISSING:
-        if parsed.stated_time is not None:
+        if stated is not None:
             reasons.append("alias:@timestamp")
-    elif parsed.stated_time is None or value is not parsed.stated_time:  # not a time: another key may give one
-        if parsed.stated_time is None:
-            reasons.remove("missing_field:@timestamp")
-            reasons.append("timestamp_unparsable")
+    elif value is not stated:  # not taken as a time: another key may have given one
         reasons.append("timestamp_format" if type(value) is str else "wrong_type:@timestamp")
     elif type(value) is not str:
         reasons.append("wrong_type:@timestamp")
-    elif "timestamp_unparsable" not in reasons and not canonical_timestamp(value):
+    elif readable and not canonical_timestamp(value):
         reasons.append("timestamp_format")
     value = document.get("message", _MISSING)
     if value is _MISSING:
@@ -202,34 +210,40 @@ def _canonical(document: dict[str, Any], parsed: Parsed, has_level: bool, reason
             reasons.append("alias:message")
     elif type(value) is not str:
         reasons.append("wrong_type:message")
-    present = document.keys() & _KNOWN
-    if not (present and _known_keys(document, present, has_level, reasons)):  # no log.level written
-        reasons.append("alias:log.level" if has_level else "missing_field:log.level")
+    if level_alias:
+        reasons.append("alias:log.level")
+    found: list[str] = []
+    _known_keys(document, "log" in parsed.fields, found)
+    if found:
+        if len(found) > 1:
+            found.sort(key=_RANK.__getitem__)
+        reasons += found
 
 
-def _known_keys(document: dict[str, Any], present: set[str], has_level: bool, reasons: list[str]) -> bool:
-    """Check the fields and objects of the standard that the line has; True if it wrote ``log.level``."""
-    level_seen = False
-    for name in present:
-        value = document[name]
-        members = _MEMBERS.get(name)
-        if members is None:  # a dotted field
-            if name == "log.level":
-                level_seen = True
-                _level(value, has_level, reasons)
-            elif type(value) is not str:
+def _known_keys(document: dict[str, Any], has_level: bool, reasons: list[str]) -> None:
+    """Check the fields and objects of the standard that the line has (in no particular order)."""
+    kinds = _KIND
+    for name, value in document.items():
+        kind = kinds.get(name)
+        if kind is None:
+            continue
+        if kind == 0:  # a dotted field
+            if type(value) is not str:
                 _once(f"wrong_type:{name}", reasons)
+        elif kind == 1:
+            if type(value) is not str or value.lower() not in LEVEL_WORDS:
+                _level(value, has_level, reasons)
         elif type(value) is not dict:
             if not (name == "error" and type(value) is str):  # "error": "text" is error.message
                 reasons.append(f"wrong_type:{name}")
         else:
-            for member, dotted in members:
+            for member, dotted in _MEMBERS[name]:
                 member_value = value.get(member, _MISSING)
                 if member_value is _MISSING:
                     continue
                 if dotted == "log.level":
-                    level_seen = True
-                    _level(member_value, has_level, reasons)
+                    if type(member_value) is not str or member_value.lower() not in LEVEL_WORDS:
+                        _level(member_value, has_level, reasons)
                 elif type(member_value) is not str:
                     _once(f"wrong_type:{dotted}", reasons)
             if name == "labels":
@@ -237,16 +251,12 @@ def _known_keys(document: dict[str, Any], present: set[str], has_level: bool, re
                     if not isinstance(label, _LABEL_TYPES):
                         reasons.append("wrong_type:labels")
                         break
-    return level_seen
 
 
 def _level(value: Any, has_level: bool, reasons: list[str]) -> None:
-    """A written ``log.level``: one of the words in any case, else understood all the same, else unknown."""
-    if type(value) is str and value.lower() in LEVEL_WORDS:
-        return
-    if not has_level:
-        _once("unknown_level", reasons)
-    else:
+    """A written ``log.level`` that is not one of the words: understood all the same (a number, padding),
+    or not (then ``unknown_level`` is already among the essential reasons)."""
+    if has_level:
         _once("level_format" if type(value) is str else "wrong_type:log.level", reasons)
 
 

@@ -259,7 +259,7 @@ def test_label_values_must_be_scalars() -> None:
         ('{"time":"2024-03-01T12:00:00Z","level":"info","msg":"m"}',
          ["alias:@timestamp", "alias:message", "alias:log.level"]),
         ('{"event":"hello","level":"warning","timestamp":"2024-03-01T11:59:59.5Z"}',  # structlog
-         ["alias:@timestamp", "alias:message", "wrong_type:event", "alias:log.level"]),
+         ["alias:@timestamp", "alias:message", "alias:log.level", "wrong_type:event"]),
         ('{"@t":"2024-03-01T11:59:59.8532799Z","@mt":"Hello, {User}","User":"nb"}',  # CLEF: no @l is info
          ["alias:@timestamp", "alias:message", "alias:log.level"]),
         ('{"t":{"$date":"2024-03-01T11:59:59.328+00:00"},"s":"I","c":"NETWORK","id":1,"ctx":"x","msg":"m"}',

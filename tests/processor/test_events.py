@@ -77,7 +77,7 @@ def test_strict_sends_violations_to_the_dead_letter_stream() -> None:
         "policy": "strict",
         "schema": "v1",
         "dialect": "structlog",
-        "violations": ["alias:@timestamp", "alias:message", "wrong_type:event", "alias:log.level"],  # kept
+        "violations": ["alias:@timestamp", "alias:message", "alias:log.level", "wrong_type:event"],  # kept
     }
     (action, bad), (_, plain) = docs(built.dead_letters)
     eid = event_id("c0ffee", TS + 1, "stdout", 0)
