@@ -270,15 +270,37 @@ DIALECTS: Final = (
 
 
 def detect(obj: dict[str, Any]) -> KeyMap | None:
-    """The dialect of a decoded JSON object, or None (canonical, or unknown): a look-up or two per dialect."""
+    """The dialect of a decoded JSON object, or None (canonical, or unknown): a look-up or two per dialect,
+    the keys most lines have (``@timestamp``, ``msg``, ``message``) first."""
     if "@timestamp" in obj:
         if "ecs.version" in obj or type(obj.get("ecs")) is dict:
             return ECS
         return LOGSTASH if "@version" in obj else None
+    if "msg" in obj:
+        if type(obj.get("t")) is dict and "s" in obj:
+            return MONGODB
+        if "v" in obj:
+            return BUNYAN
+        if "ts" in obj:
+            return ZAP
+        if "pid" in obj and "hostname" in obj:
+            return PINO
+        return LOGRUS if "time" in obj and "level" in obj else None
+    if "message" in obj:
+        if "loggerName" in obj:
+            return LOG4J2
+        if "levelname" in obj:
+            return PYTHON_JSON
+        if type(obj.get("event")) is str:
+            return STRUCTLOG
+        if "level" in obj:
+            if "time" in obj:
+                return ZEROLOG
+            if "timestamp" in obj:
+                return WINSTON
+        return None
     if "@t" in obj:
         return CLEF
-    if type(obj.get("t")) is dict and "s" in obj:
-        return MONGODB
     if "LogLevel" in obj and "Category" in obj:
         return DOTNET
     if type(obj.get("fields")) is dict and "target" in obj:
@@ -291,18 +313,4 @@ def detect(obj: dict[str, Any]) -> KeyMap | None:
         return GELF
     if type(obj.get("event")) is str:
         return STRUCTLOG
-    if "levelname" in obj:
-        return PYTHON_JSON
-    if "msg" in obj:
-        if "v" in obj:
-            return BUNYAN
-        if "ts" in obj:
-            return ZAP
-        if "pid" in obj and "hostname" in obj:
-            return PINO
-        return LOGRUS if "time" in obj and "level" in obj else None
-    if "message" in obj and "level" in obj:
-        if "time" in obj:
-            return ZEROLOG
-        return WINSTON if "timestamp" in obj else None
-    return None
+    return PYTHON_JSON if "levelname" in obj else None

@@ -42,9 +42,10 @@ import orjson
 from processor.parse.levels import normalise_level
 
 Convert = Callable[[Any], Any]
-# Key as written (nested keys joined with a dot) -> (target, rank: lower wins, converter). A converter
-# returns None for a value of the wrong type, which then stays under app.
-Alias = tuple[str, int, Convert]
+# Key as written (nested keys joined with a dot) -> (target, rank: lower wins, converter, whether the
+# converter takes a non-empty string as it is). A converter returns None for a value of the wrong type, which
+# then stays under app.
+Alias = tuple[str, int, Convert, bool]
 # A dialect's hook, run on the decoded object and the finished fields.
 Finish = Callable[[dict[str, Any], dict[str, Any]], None]
 
@@ -52,10 +53,12 @@ STATED_TIME: Final = "stated_time"  # the target of time keys: not a field, see 
 
 # Level words some loggers write that levels.py does not know (npm levels of winston, loguru's SUCCESS).
 _EXTRA_LEVELS: Final = {"silly": "trace", "http": "info", "success": "info"}
+_levels_seen: dict[str, str | None] = {}  # spelling as written -> level (or None), a bounded memo
+_UNSEEN: Final[Any] = object()
 
 
 def _as_message(value: Any) -> str:
-    if isinstance(value, str):
+    if type(value) is str:
         return value
     try:
         return orjson.dumps(value).decode()
@@ -64,28 +67,40 @@ def _as_message(value: Any) -> str:
 
 
 def as_keyword(value: Any) -> str | None:
-    """A string as it is, a number as its text, anything else None (the converter of keyword fields)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    """A string as it is, a number as its text, anything else None (the converter of keyword fields).
+
+    Decoded JSON holds exact types, so ``type() is`` tests suffice (and cost a fraction of
+    ``isinstance`` with a union; a bool is not an int here).
+    """
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int or kind is float:
         return str(value)
     return None
 
 
 def level_of(value: Any) -> str | None:
     """A level word (any case) or pino/bunyan number on the closed set of six, or None."""
+    if type(value) is str:
+        known = _levels_seen.get(value, _UNSEEN)  # a service writes the same few spellings all day
+        if known is not _UNSEEN:
+            return known  # type: ignore[no-any-return]
     level = normalise_level(value)
     if level is None and isinstance(value, str):
-        return _EXTRA_LEVELS.get(value.strip().lower())
+        level = _EXTRA_LEVELS.get(value.strip().lower())
+    if type(value) is str and len(_levels_seen) < 4096:
+        _levels_seen[value] = level
     return level
 
 
 def as_time(value: Any) -> str | int | float | None:
     """A stated time as written: non-empty text or a number (read later by eventtime.py)."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return value or None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
+    if kind is int or kind is float:
+        return value  # type: ignore[no-any-return]
     return None
 
 
@@ -138,7 +153,8 @@ _DEFAULT_CONVERT: Final[dict[str, Convert]] = {
 
 def alias(target: str, rank: int, convert: Convert | None = None) -> Alias:
     """A key table entry: the key names ``target`` with this ``rank`` (its usual converter if none given)."""
-    return (target, rank, convert or _DEFAULT_CONVERT.get(target, as_keyword))
+    chosen = convert or _DEFAULT_CONVERT.get(target, as_keyword)
+    return (target, rank, chosen, chosen is as_keyword or chosen is _as_message or chosen is as_time)
 
 
 ALIASES: Final[dict[str, Alias]] = {
@@ -216,7 +232,7 @@ def _offer(
     picks: dict[str, _Pick], app: dict[str, Any], entry: Alias, container: str | None, key: str, value: Any
 ) -> None:
     """Use ``value`` for an ECS field if it converts and beats what the field holds so far."""
-    target, rank, convert = entry
+    target, rank, convert, _ = entry
     converted = convert(value)
     if converted is None:
         _keep(app, container, key, value)
@@ -231,13 +247,16 @@ def _offer(
 
 
 def _label_value(value: Any) -> str | None:
-    if isinstance(value, bool):
+    if type(value) is bool:
         return "true" if value else "false"
     return as_keyword(value)
 
 
 def _take_labels(labels: dict[str, str], app: dict[str, Any], source: dict[str, Any]) -> None:
     for name, value in source.items():
+        if type(value) is str:  # the usual case, without a call
+            labels[name] = value
+            continue
         text = _label_value(value)
         if text is None:
             _keep(app, "labels", name, value)
@@ -281,7 +300,7 @@ def map_object(
             else:
                 app[key] = value
         elif entry[0] not in picks:  # the usual case: first key for this field, no ranking needed
-            converted = entry[2](value)
+            converted = value if entry[3] and type(value) is str and value else entry[2](value)
             if converted is None:
                 app[key] = value
             else:
