@@ -245,12 +245,15 @@ class EventBuilder:
                 return
         _object(doc, "service").setdefault("name", ctx.service)
         _object(doc, "host")["name"] = ctx.host
-        event = _object(doc, "event")
-        event.update(id=eid, sequence=ordinal, created=format_ts(ts), ingested=ctx.ingested, dataset=ctx.dataset)
+        created = format_ts(ts)
+        event = {"id": eid, "sequence": ordinal, "created": created, "ingested": ctx.ingested, "dataset": ctx.dataset}
+        if type(doc.get("event")) is dict:  # a parser's own event fields come first, ours win
+            event = {**doc["event"], **event}
+        doc["event"] = event
         if self.keep_original and original is not None and doc.get("message") != original:
             event["original"] = original
         doc.update(logfleet=pipeline, stream=stream)
-        doc["@timestamp"] = format_ts(when)
+        doc["@timestamp"] = created if when == ts else format_ts(when)
         # Container metadata (labels can be dozens of long strings) is encoded once per record and
         # spliced in; a parsed line never has these two top-level keys, so no key appears twice.
         doc.pop("container", None)
