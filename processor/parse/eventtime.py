@@ -21,11 +21,11 @@ It understands:
   ``I1203 ...``), Android logcat ``12-03 05:54:01.123``.
 
 Times without a zone are taken as UTC (containers run in UTC unless told otherwise). Anything else,
-a day that does not exist (February 30), a zone name other than UTC/GMT without an offset, or a
-result outside 1970..2262 (what Elasticsearch's ``date_nanos`` stores) gives ``None``.
-
-:func:`rejection` then decides whether the processor may use that time as the event's
-``@timestamp`` or must keep Docker's (see ``processor/events.py``).
+a day that does not exist (February 30), or a zone name other than UTC/GMT without an offset gives
+``None``. Times before 1970 or after 2262 are read too (negative, or beyond what ``date_nanos`` stores):
+:func:`rejection` then decides whether the processor may use a time as the event's ``@timestamp``
+or must keep Docker's (see ``processor/events.py``), and a time it accepts is never more than a few
+weeks from Docker's.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ import time
 from typing import Any, Final
 
 NS: Final = 1_000_000_000
-MAX_NS: Final = 2**63 - 1  # the last instant date_nanos can hold (2262-04-11)
-_MAX_SECONDS: Final = MAX_NS // NS - 1  # whole seconds whose every fraction is in range
 
 # Why a stated time was not used as @timestamp (the values of logfleet.timestamp_rejected).
 UNPARSABLE: Final = "unparsable"
@@ -105,7 +103,7 @@ def _iso_seconds(head: str) -> int | None:
     seconds = _epoch_seconds(
         int(head[:4]), int(head[5:7]), int(head[8:10]), int(head[11:13]), int(head[14:16]), int(head[17:19])
     )
-    if seconds is not None and 0 <= seconds <= _MAX_SECONDS:  # consecutive lines share their second
+    if seconds is not None:  # consecutive lines share their second: remember it
         if len(_iso_seconds_cache) > 4096:
             _iso_seconds_cache.clear()
         _iso_seconds_cache[head] = seconds
@@ -131,10 +129,6 @@ def _offset_seconds(sign: str | None, hours: str | None, minutes: str | None) ->
     return -offset if sign == "-" else offset
 
 
-def _in_range(ns: int) -> int | None:
-    return ns if 0 <= ns <= MAX_NS else None
-
-
 def _iso(value: str) -> int | None:
     seconds = _iso_seconds_cache.get(value[:19])
     if seconds is None:
@@ -143,18 +137,18 @@ def _iso(value: str) -> int | None:
             return None
     tail = value[19:]
     if not tail or tail in _UTC_NAMES:
-        return _in_range(seconds * NS)
+        return seconds * NS
     if tail[0] in ".,":  # the usual cases, without the regex: a bare fraction, or one and Z
         digits = tail[1:-1] if tail[-1] == "Z" else tail[1:]
         if digits.isdigit() and digits.isascii():
-            return _in_range(seconds * NS + _fraction_ns(digits))
+            return seconds * NS + _fraction_ns(digits)
     match = _ISO_TAIL.fullmatch(tail)
     if match is None:
         return None
     offset = _offset_seconds(match["sign"], match["oh"], match["om"])
     if offset is None:
         return None
-    return _in_range((seconds - offset) * NS + _fraction_ns(match["frac"]))
+    return (seconds - offset) * NS + _fraction_ns(match["frac"])
 
 
 def _epoch(whole: int, fraction: str = "") -> int | None:
@@ -168,13 +162,13 @@ def _epoch(whole: int, fraction: str = "") -> int | None:
     else:
         unit, digits = 1, 0
     part = fraction[:digits]
-    return _in_range(whole * unit + (int(part) * 10 ** (digits - len(part)) if part else 0))
+    return whole * unit + (int(part) * 10 ** (digits - len(part)) if part else 0)
 
 
 def _number(value: int | float) -> int | None:
     if isinstance(value, int):
         return _epoch(value) if value > 0 else None
-    if not value > 0 or value == float("inf"):  # NaN, negative, zero, infinity
+    if not 0 < value < 1e30:  # NaN, negative, zero, infinity, nonsense
         return None
     if value >= 1e16:  # beyond a float's exact digits anyway
         return _epoch(int(value))
@@ -186,7 +180,7 @@ def _calendar(match: re.Match[str], year: int, month: int, offset: int = 0) -> i
     seconds = _epoch_seconds(year, month, int(match["d"]), int(match["H"]), int(match["M"]), int(match["S"]))
     if seconds is None:
         return None
-    return _in_range((seconds - offset) * NS + _fraction_ns(match["frac"]))
+    return (seconds - offset) * NS + _fraction_ns(match["frac"])
 
 
 def _yearless(match: re.Match[str], month: int, reference_ns: int) -> int | None:
