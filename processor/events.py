@@ -4,9 +4,9 @@ Each line becomes an ECS-shaped event. ``@timestamp`` is the time the line state
 (``Parsed.stated_time``, read by ``processor/parse/eventtime.py`` to the nanosecond, with Docker's time
 as the reference that picks the year of year-less formats); ``event.created`` is always Docker's
 receive time with nanoseconds, ``event.sequence`` the line's ordinal within it, ``event.id`` the
-deterministic id that is also the document ``_id``. When the line states no time, or one that cannot
-be read, is more than ``format_max_future_s`` (5 minutes) ahead of Docker's or more than
-``event_time_max_past_s`` (30 days) behind it, ``@timestamp`` is Docker's time; a refused time is kept
+deterministic id that is also the document ``_id``. ``@timestamp`` is Docker's time when the line
+states no time, or one that cannot be read, or one more than ``format_max_future_s`` (5 minutes)
+ahead of Docker's or more than ``event_time_max_past_s`` (30 days) behind it; a refused time is kept
 as written in ``logfleet.stated_time`` and the reason in ``logfleet.timestamp_rejected``
 (``unparsable``, ``in_future``, ``too_old``). The past bound is wide because a line's own time is right
 even when it arrives late: buffered or batch-written logs, containers that print old files; replays
@@ -273,7 +273,8 @@ class EventBuilder:
         eid: str,
         ordinal: int,
     ) -> bytes:
-        """The dead letter of a line that breaks the format under ``strict`` (with all a replay needs).
+        """The dead letter of a line that does not say when, how bad, what or who under ``strict`` (with
+        all a replay needs).
 
         ``times`` is the line's ``@timestamp`` (its stated time when usable) and Docker's time, which
         goes to ``event.created`` and is what a replay needs.
