@@ -46,6 +46,7 @@ def builder_for(settings: Settings) -> EventBuilder:
         policies=PolicyResolver(settings.format_policy, settings.format_policy_services),
         checker=FormatChecker(settings.format_max_line_bytes, settings.format_max_future_s),
         masker=Masker(settings.mask_patterns),
+        max_past_s=settings.event_time_max_past_s,
     )
 
 

@@ -1,8 +1,18 @@
 """Turn one raw record (many lines of one container) into Elasticsearch bulk lines: events and dead letters.
 
-Each line becomes an ECS-shaped event: ``@timestamp`` is Docker's timestamp with nanoseconds,
-``event.sequence`` the line's ordinal within it, ``event.id`` the deterministic id that is also the
-document ``_id``. ``event.original`` is kept when it differs from ``message`` (for plain text the
+Each line becomes an ECS-shaped event. ``@timestamp`` is the time the line states for itself
+(``Parsed.stated_time``, read by ``processor/parse/eventtime.py`` to the nanosecond, with Docker's time
+as the reference that picks the year of year-less formats); ``event.created`` is always Docker's
+receive time with nanoseconds, ``event.sequence`` the line's ordinal within it, ``event.id`` the
+deterministic id that is also the document ``_id``. ``@timestamp`` is Docker's time when the line
+states no time, or one that cannot be read, or one more than ``format_max_future_s`` (5 minutes)
+ahead of Docker's or more than ``event_time_max_past_s`` (30 days) behind it; a refused time is kept
+as written in ``logfleet.stated_time`` and the reason in ``logfleet.timestamp_rejected``
+(``unparsable``, ``in_future``, ``too_old``). The past bound is wide because a line's own time is right
+even when it arrives late: buffered or batch-written logs, containers that print old files; replays
+and back-filled containers carry their original Docker time, so they do not even come near it. The
+future bound is tight because no line can be written after it was received: a time ahead is a wrong
+clock or zone. ``event.original`` is kept when it differs from ``message`` (for plain text the
 message is the original line, and storing it twice would double the index). Container, host and
 service fields come once per record. The output is the body of a ``_bulk`` request (a ``create``
 action line and a document line per event), so the indexer can pass it to Elasticsearch without
@@ -10,12 +20,16 @@ decoding it again.
 
 On the way every line is checked against the prescribed format under the container's policy (see
 ``processor/policy.py`` and ``processor/enforce.py``) and its secrets are masked (``processor/masking.py``).
-Events carry ``logfleet.policy``, ``logfleet.schema`` and, when the line breaks the format,
-``logfleet.violations``. Under ``strict`` such a line becomes a dead letter instead of an event: a
-document for ``logs-logfleet.deadletter-<namespace>`` with the first reason in ``error.type``, all of
-them in ``logfleet.violations``, the (masked) line in ``event.original`` and the line's event id as
-seed, so a replay writes the same document id. A line that cannot be processed at all (a malformed
-entry in the record, a bug) becomes a dead letter too: every line ends as exactly one of the two.
+Events carry ``logfleet.policy``, ``logfleet.schema`` and, when the line departs from the format,
+``logfleet.violations``; lines of a known logger say which in ``logfleet.dialect``. The service may
+come from the container (its ``logfleet.service`` label, else its Compose service). Under ``strict`` a
+line that does not say when, how bad, what or who (an essential reason, see ``enforce.py``) becomes a
+dead letter instead of an event: a document for
+``logs-logfleet.deadletter-<namespace>`` with the first reason in ``error.type``, all of them in
+``logfleet.violations``, the (masked) line in ``event.original``, Docker's time in ``event.created``
+and the line's event id as seed, so a replay writes the same document id. A line that cannot be
+processed at all (a malformed entry in the record, a bug) becomes a dead letter too: every line ends
+as exactly one of the two.
 """
 
 from __future__ import annotations
@@ -31,14 +45,17 @@ import orjson
 
 from logfleet.core import deadletter
 from logfleet.core.model import event_id, format_ts
-from processor.enforce import SCHEMA_VERSION, FormatChecker
+from processor.enforce import SCHEMA_VERSION, FormatChecker, is_essential
 from processor.masking import Masker
 from processor.parse import PARSER_LABEL, parse_line
+from processor.parse.eventtime import NS, rejection, stated_time_ns
 from processor.policy import PolicyResolver
 
 _DATASET_UNSAFE = re.compile(r"[^a-z0-9_.]+")
 DATASET_LABEL = "logfleet.dataset"
+SERVICE_LABEL = "logfleet.service"
 MAX_KEY_BLOCK_LINES = 100  # a 4096-bit RSA key in PEM is about 50 lines
+MAX_PAST_S = 30 * 86_400.0  # how far behind Docker's time a stated time may be and still be @timestamp
 
 
 def dataset_for(container: dict[str, Any]) -> str:
@@ -49,9 +66,16 @@ def dataset_for(container: dict[str, Any]) -> str:
     return (cleaned or "unknown")[:80]
 
 
+def named_service(container: dict[str, Any]) -> str:
+    """The service a container says it runs: its ``logfleet.service`` label or its Compose service ("" if none)."""
+    labels = container.get("labels")
+    label = labels.get(SERVICE_LABEL) if isinstance(labels, dict) else None
+    return str(label or container.get("compose_service") or "")
+
+
 def service_for(container: dict[str, Any]) -> str:
-    """The ``service.name`` of a container when its lines do not name one."""
-    return str(container.get("compose_service") or container.get("name") or "unknown")
+    """The ``service.name`` of a container when its lines do not name one (else its name)."""
+    return named_service(container) or str(container.get("name") or "unknown")
 
 
 def _object(doc: dict[str, Any], key: str) -> dict[str, Any]:
@@ -84,6 +108,7 @@ class _Record:
     cid: str
     host: str
     service: str
+    service_named: bool  # the container names its service (a label or Compose), not just its name
     policy: str
     dataset: str
     index: str
@@ -117,6 +142,7 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         cid=cid,
         host=str(record.get("host", "")),
         service=service,
+        service_named=bool(named_service(container)),
         policy=policies.resolve(labels, service),
         dataset=dataset,
         index=f"logs-{dataset}-{namespace}",
@@ -146,8 +172,10 @@ class EventBuilder:
         policies: PolicyResolver | None = None,
         checker: FormatChecker | None = None,
         masker: Masker | None = None,
+        max_past_s: float = MAX_PAST_S,
     ) -> None:
         self.namespace = namespace
+        self.max_past_ns = int(max_past_s * NS)
         self.keep_original = keep_original
         self.policies = policies or PolicyResolver()
         self.checker = checker or FormatChecker()
@@ -192,28 +220,43 @@ class EventBuilder:
                 self._open_key_blocks.clear()
             self._open_key_blocks[ctx.cid] = MAX_KEY_BLOCK_LINES
         parsed = parse_line(text, ctx.parser)
+        stated = parsed.stated_time
+        when, stated_ns, rejected = ts, None, None
+        if stated is not None:
+            stated_ns = stated_time_ns(stated, ts)
+            rejected = rejection(stated_ns, ts, self.checker.max_future_ns, self.max_past_ns)
+            if rejected is None and stated_ns is not None:
+                when = stated_ns
         policy = ctx.policy
-        reasons = self.checker.check(parsed.document, text, ts) if policy != "off" else []
+        reasons = self.checker.check(parsed, text, ts, stated_ns, ctx.service_named) if policy != "off" else []
         original = self.masker.mask_line(text, parsed)
         doc: dict[str, Any] = parsed.fields
         pipeline: dict[str, Any] = {"format": parsed.format, "policy": policy, "schema": SCHEMA_VERSION}
         if flags:
             pipeline["flags"] = flags
+        if parsed.dialect is not None:
+            pipeline["dialect"] = parsed.dialect
+        if rejected is not None:
+            pipeline["timestamp_rejected"] = rejected
+            pipeline["stated_time"] = _safe_text(str(stated))
         if reasons:
             pipeline["violations"] = reasons
             shape = tuple(reasons)
             ctx.reasons[shape] = ctx.reasons.get(shape, 0) + 1
-            if policy == "strict":
-                dead.append(self._violation(ctx, doc, original, pipeline, ts, stream, eid, ordinal))
+            if policy == "strict" and is_essential(reasons):
+                dead.append(self._violation(ctx, doc, original, pipeline, (when, ts), stream, eid, ordinal))
                 return
         _object(doc, "service").setdefault("name", ctx.service)
         _object(doc, "host")["name"] = ctx.host
-        event = _object(doc, "event")
-        event.update(id=eid, sequence=ordinal, ingested=ctx.ingested, dataset=ctx.dataset)
+        created = format_ts(ts)
+        event = {"id": eid, "sequence": ordinal, "created": created, "ingested": ctx.ingested, "dataset": ctx.dataset}
+        if type(doc.get("event")) is dict:  # a parser's own event fields come first, ours win
+            event = {**doc["event"], **event}
+        doc["event"] = event
         if self.keep_original and original is not None and doc.get("message") != original:
             event["original"] = original
         doc.update(logfleet=pipeline, stream=stream)
-        doc["@timestamp"] = format_ts(ts)
+        doc["@timestamp"] = created if when == ts else format_ts(when)
         # Container metadata (labels can be dozens of long strings) is encoded once per record and
         # spliced in; a parsed line never has these two top-level keys, so no key appears twice.
         doc.pop("container", None)
@@ -228,12 +271,17 @@ class EventBuilder:
         fields: dict[str, Any],
         original: str | None,
         pipeline: dict[str, Any],
-        ts: int,
+        times: tuple[int, int],
         stream: str,
         eid: str,
         ordinal: int,
     ) -> bytes:
-        """The dead letter of a line that breaks the format under ``strict`` (with all a replay needs)."""
+        """The dead letter of a line that does not say when, how bad, what or who under ``strict`` (with
+        all a replay needs).
+
+        ``times`` is the line's ``@timestamp`` (its stated time when usable) and Docker's time, which
+        goes to ``event.created`` and is what a replay needs.
+        """
         reasons: list[str] = pipeline["violations"]
         self.dead_letter_reasons[reasons[0]] += 1
         named = fields.get("service")
@@ -241,12 +289,12 @@ class EventBuilder:
         pipeline["target_index"] = ctx.index
         pipeline["event_id"] = eid  # the _id the line would have had as an event (for replays)
         extra: dict[str, Any] = {
-            "@timestamp": format_ts(ts),
+            "@timestamp": format_ts(times[0]),
             "container": ctx.container,
             "host": {"name": ctx.host},
             "service": {"name": name if isinstance(name, str) else ctx.service},
             "stream": stream,
-            "event": {"sequence": ordinal},
+            "event": {"sequence": ordinal, "created": format_ts(times[1])},
             "logfleet": pipeline,
         }
         level = fields.get("log")

@@ -6,8 +6,10 @@ by the Compose service, or the container name when there is none); then ``format
 ``warn``). A label with another value is ignored (counted in :attr:`PolicyResolver.bad_labels`) and
 the configuration decides.
 
-- ``strict``: a line that breaks the format becomes a dead letter, not an event;
-- ``warn``: it is indexed as usual, with its reasons in ``logfleet.violations``;
+- ``strict``: a line that does not say when, how bad, what or who (an essential reason of
+  ``processor/enforce.py``) becomes a dead letter, not an event; other departures from the canonical
+  form are listed in ``logfleet.violations`` and the line is indexed;
+- ``warn``: every line is indexed as usual, with its reasons in ``logfleet.violations``;
 - ``off``: lines are not checked.
 """
 

@@ -121,8 +121,8 @@ def audit_search(
     """Find log records (the most recent LIMIT) matching QUERY and the filters.
 
     QUERY uses Lucene query syntax over the message (e.g. 'timeout AND db'). Records are ordered by
-    @timestamp in nanoseconds, then by their sequence among lines of the same timestamp. For every
-    record in a window, however many, use `logfleet audit export`.
+    @timestamp in nanoseconds (the line's own time), then in Docker's order (event.created, then
+    event.sequence). For every record in a window, however many, use `logfleet audit export`.
     """
     from logfleet.clients.search import connect
     from logfleet.ops.audit.output import render
@@ -175,7 +175,7 @@ def audit_follow(
     """Print new records matching QUERY and the filters as they arrive, until Ctrl-C.
 
     Polls Elasticsearch every INTERVAL seconds for records after the newest one shown
-    (search_after on @timestamp, event.sequence, event.id). Records reach Elasticsearch out of
+    (search_after on @timestamp, event.created, event.sequence, event.id). Records reach Elasticsearch out of
     time order across containers; one that arrives late is still shown if it is at most GRACE
     seconds older than the newest one shown. Ctrl-C (or --max-seconds) ends it with exit code 0.
     """
@@ -238,7 +238,8 @@ def audit_export(
 
     Reads through a point in time with search_after, so it sees one consistent snapshot and any
     number of records works. NDJSON keeps whole documents; CSV keeps the audit columns (time,
-    sequence, event id, host, container, service, stream, level, format, violations, message).
+    Docker's time and sequence, event id, host, container, service, stream, level, format,
+    violations, message).
     Shows a progress bar on a terminal and ends with a summary line on stderr.
     """
     from logfleet.clients.search import connect

@@ -74,6 +74,7 @@ class Settings:
     format_policy_services: str = ""
     format_max_line_bytes: int = 64 * 1024
     format_max_future_s: float = 300.0
+    event_time_max_past_s: float = 30 * 86_400.0
     mask_patterns: str = ""
     parse_patterns: str = ""  # JSON object name -> regex; a [parse_patterns] table in the TOML file
     kafka_security_protocol: str = "PLAINTEXT"

@@ -56,13 +56,19 @@ def bulk_lines(
     )
 
 
+def _storable_time(stamp: Any) -> bool:
+    """True for an RFC 3339 string that ``date_nanos`` stores (1970 to 2262 only: a stamp outside would
+    get the dead letter refused too)."""
+    return isinstance(stamp, str) and _RFC3339.match(stamp) is not None and "1970" <= stamp[:4] <= "2261"
+
+
 def of_item(namespace: str, action: bytes, doc: bytes, reason: str, message: str, original: str) -> bytes:
     """The dead letter of one ``_bulk`` item (action and document lines) that cannot go on as it is.
 
     It keeps the item's identity: the event id and target index (those a dead letter names, when the
     item is a dead letter already), so a replay finds the line's own ``_id``; and of the document only
     what cannot have been the reason it was refused (container, service and host names, stream,
-    sequence, a valid ``@timestamp``), so the dead letter itself is always storable.
+    sequence, a valid ``@timestamp`` and ``event.created``), so the dead letter itself is always storable.
     """
     target = orjson.loads(action).get("create", {})
     event_id, index = str(target.get("_id", "")), str(target.get("_index", ""))
@@ -78,8 +84,7 @@ def of_item(namespace: str, action: bytes, doc: bytes, reason: str, message: str
             pipeline["event_id"] = str(own.get("event_id", event_id))
             pipeline["target_index"] = str(own.get("target_index", index))
         stamp = parsed.get("@timestamp")
-        # date_nanos stores 1970 to 2262 only: a stamp outside would get the dead letter refused too.
-        if isinstance(stamp, str) and _RFC3339.match(stamp) and "1970" <= stamp[:4] <= "2261":
+        if _storable_time(stamp):
             extra["@timestamp"] = stamp
         for outer, inner in _KEPT_FIELDS:
             group = parsed.get(outer)
@@ -89,7 +94,13 @@ def of_item(namespace: str, action: bytes, doc: bytes, reason: str, message: str
         if parsed.get("stream") in ("stdout", "stderr"):
             extra["stream"] = parsed["stream"]
         event = parsed.get("event")
+        kept: dict[str, Any] = {}
         sequence = event.get("sequence") if isinstance(event, dict) else None
         if type(sequence) is int and 0 <= sequence < 2**31:
-            extra["event"] = {"sequence": sequence}
+            kept["sequence"] = sequence
+        created = event.get("created") if isinstance(event, dict) else None
+        if _storable_time(created):
+            kept["created"] = created
+        if kept:
+            extra["event"] = kept
     return bulk_lines(namespace, reason, message, original, seed=pipeline["event_id"], extra=extra)

@@ -3,7 +3,8 @@
 A dead letter of a line (a format violation under ``strict``, a line the processor could not
 process, an event Elasticsearch refused) keeps what names the line for ever: container id, Docker
 timestamp in nanoseconds, stream and ordinal, whose hash (:func:`logfleet.core.model.event_id`) is the
-``_id`` the line has as an event, and the text in ``event.original``. :func:`rebuild` turns it back
+``_id`` the line has as an event, and the text in ``event.original``; the Docker timestamp is
+``event.created`` (``@timestamp`` is the line's own time when it states one). :func:`rebuild` turns it back
 into a raw line and checks that the line's identity still hashes to that id, so a replayed line
 that the processor now accepts (the policy became ``warn``, the schema or a bug was fixed) is
 indexed under exactly the ``_id`` it would have had: Elasticsearch stores it once, however often it
@@ -135,6 +136,13 @@ def container_meta(fields: dict[str, Any]) -> dict[str, Any]:
     ).as_json()
 
 
+def _docker_time(doc: dict[str, Any]) -> Any:
+    """Docker's receive time of a line: ``event.created`` (``@timestamp`` may be the line's own time), or
+    ``@timestamp`` in documents written before events had ``event.created`` (it was Docker's time then)."""
+    created = _get(doc, "event.created")
+    return created if created is not None else doc["@timestamp"]
+
+
 def rebuild(source: dict[str, Any]) -> RebuiltLine | str:
     """The raw line a dead letter came from, or a one-line reason why it cannot be rebuilt."""
     reason = str(_get(source, "error.type") or "")
@@ -149,7 +157,7 @@ def rebuild(source: dict[str, Any]) -> RebuiltLine | str:
         if reason.startswith("es_"):  # an event Elasticsearch refused: event.original is the event
             event = orjson.loads(original)
             fields, expected = event, _get(event, "event.id")
-            ts = parse_docker_ts(str(event["@timestamp"]).encode())
+            ts = parse_docker_ts(str(_docker_time(event)).encode())
             ordinal = _get(event, "event.sequence")
             text = _get(event, "event.original") or event.get("message")
             stream, flags = event.get("stream"), _get(event, "logfleet.flags") or []
@@ -158,7 +166,7 @@ def rebuild(source: dict[str, Any]) -> RebuiltLine | str:
             ts, ordinal, stream, text, flags = orjson.loads(original)
         else:  # a format violation: the line's parts are fields of the dead letter
             fields, text = source, original
-            ts = parse_docker_ts(str(source["@timestamp"]).encode())
+            ts = parse_docker_ts(str(_docker_time(source)).encode())
             ordinal, stream = _get(source, "event.sequence"), source.get("stream")
             flags = _get(source, "logfleet.flags") or []
     except (ValueError, KeyError, TypeError) as exc:

@@ -125,7 +125,6 @@ def parse_access(text: str) -> Parsed | None:
     fields: dict[str, Any] = {
         "message": text,
         "log": {"level": level_from_status(status)},
-        "app_timestamp": time,
         "source": {"address": source, "ip": source} if is_ip(source) else {"address": source},
         "http": http,
     }
@@ -140,4 +139,4 @@ def parse_access(text: str) -> Parsed | None:
         http.setdefault("request", {})["referrer"] = referrer
     if agent and agent != "-":
         fields["user_agent"] = {"original": agent}
-    return Parsed("access", fields)
+    return Parsed("access", fields, stated_time=time)

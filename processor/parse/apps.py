@@ -180,7 +180,7 @@ def _zap_context(fields: dict[str, Any], raw: str) -> None:
     if not isinstance(document, dict):
         fields["message"] += "\t" + raw
         return
-    for key, value in map_object(document, "").items():
+    for key, value in map_object(document, "")[0].items():
         if key == "message":
             continue
         held = fields.get(key)

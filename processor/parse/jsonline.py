@@ -1,10 +1,12 @@
-"""JSON object lines: decode with orjson and map the common keys onto ECS (see ecs.py)."""
+"""JSON object lines: decode with orjson, tell the logger's dialect and map its keys onto ECS (see ecs.py
+and dialects.py)."""
 
 from __future__ import annotations
 
 import orjson
 
-from processor.parse.ecs import map_object
+from processor.parse.dialects import detect
+from processor.parse.ecs import GENERIC, map_object
 from processor.parse.model import Parsed
 
 
@@ -21,4 +23,6 @@ def parse_json(text: str) -> Parsed | None:
         return None
     if not isinstance(document, dict):
         return None
-    return Parsed("json", map_object(document, text), document)
+    keys = detect(document) or GENERIC
+    fields, stated_time, has_message = map_object(document, text, keys)
+    return Parsed("json", fields, document, stated_time, keys.name, has_message)

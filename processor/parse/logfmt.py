@@ -61,4 +61,5 @@ def parse_logfmt(text: str) -> Parsed | None:
     decoded = decode_logfmt(text)
     if decoded is None:
         return None
-    return Parsed("logfmt", map_object(decoded, text))
+    fields, stated_time, has_message = map_object(decoded, text)
+    return Parsed("logfmt", fields, stated_time=stated_time, has_message=has_message)

@@ -90,8 +90,6 @@ def parse_rfc5424(text: str) -> Parsed | None:
     syslog: dict[str, Any] = fields["log"]["syslog"]
     syslog["version"] = "1"
     ts, host, app, procid, msgid = match.group("ts", "host", "app", "procid", "msgid")
-    if ts != "-":
-        fields["app_timestamp"] = ts
     if host != "-":
         fields["host"] = {"hostname": host}
     process: dict[str, Any] = {}
@@ -108,7 +106,7 @@ def parse_rfc5424(text: str) -> Parsed | None:
     sd = match.group("sd")
     if sd != "-":
         syslog["structured_data"] = _structured_data(sd)
-    return Parsed("syslog-5424", fields)
+    return Parsed("syslog-5424", fields, stated_time=None if ts == "-" else ts)
 
 
 def _untagged_host(message: str) -> tuple[str | None, str]:
@@ -145,16 +143,13 @@ def parse_rfc3164(text: str, *, require_tag: bool) -> Parsed | None:
     fields: dict[str, Any] = {"message": message}
     if not _priority(fields, groups["pri"], message):
         return None
-    ts = groups["ts"]
-    if ts is not None:
-        fields["app_timestamp"] = ts
     if host is not None:
         fields["host"] = {"hostname": host}
     tag = groups.get("tag")
     if tag is not None:
         pid = groups.get("pid")
         fields["process"] = {"name": tag} if pid is None else {"name": tag, "pid": int(pid)}
-    return Parsed("syslog-3164", fields)
+    return Parsed("syslog-3164", fields, stated_time=groups["ts"])
 
 
 def parse_syslog(text: str) -> Parsed | None:

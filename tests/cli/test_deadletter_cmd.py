@@ -27,10 +27,10 @@ from shipper.daemon import Shipper
 from tests.processor.test_enforcement_pipeline import print_lines
 from tests.support import logfleet_cli, read_topic, running, start_container, wait_for
 
-PLAIN = 10  # "plain text" lines: not_json
+PLAIN = 10  # "plain text" lines: missing_field:@timestamp (they say no time, no level)
 LEVEL = 10  # JSON lines with an unknown level: unknown_level
 GOOD = 5
-LEVEL_LINE = '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"verbose","message":"odd %d","service.name":"s"}'
+LEVEL_LINE = '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"loud","message":"odd %d","service.name":"s"}'
 GOOD_LINE = '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"info","message":"good %d","service.name":"s"}'
 
 
@@ -72,11 +72,11 @@ async def test_replay_after_policy_change_indexes_each_line_once(engine_settings
     listed = _cli_json(settings, "list", "--container", first)
     assert len(listed) == PLAIN + LEVEL
     assert {row["container"] for row in listed} == {first}
-    assert sorted(row["reason"] for row in listed) == ["not_json"] * PLAIN + ["unknown_level"] * LEVEL
+    assert sorted(row["reason"] for row in listed) == ["missing_field:@timestamp"] * PLAIN + ["unknown_level"] * LEVEL
     assert {row["state"] for row in listed} == {"pending"} and {row["replays"] for row in listed} == {0}
     assert sorted(row["original"] for row in listed) == sorted(lines[: PLAIN + LEVEL])
     assert all(row["@timestamp"] and row["event_id"] and row["target_index"] == events_stream for row in listed)
-    only_plain = _cli_json(settings, "list", "--container", first, "--reason", "not_json")
+    only_plain = _cli_json(settings, "list", "--container", first, "--reason", "missing_field:@timestamp")
     assert sorted(row["original"] for row in only_plain) == sorted(lines[:PLAIN])
     table = logfleet_cli(settings, "deadletter", "list", "--container", other)
     assert table.returncode == 0
@@ -91,7 +91,7 @@ async def test_replay_after_policy_change_indexes_each_line_once(engine_settings
     assert {row["replays"] for row in _cli_json(settings, "list", "--container", first)} == {0}
 
     # two replays before the pipeline runs again: every line is in the raw topic twice
-    once = _cli_json(settings, "replay", "--container", first, "--reason", "not_json")
+    once = _cli_json(settings, "replay", "--container", first, "--reason", "missing_field:@timestamp")
     assert once["sent"] == PLAIN and once["marked"] == PLAIN
     twice = _cli_json(settings, "replay", "--container", first)
     assert twice["sent"] == PLAIN + LEVEL and twice["skipped"] == {"resolved": 0, "not_replayable": 0}

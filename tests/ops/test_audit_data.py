@@ -45,10 +45,19 @@ class Line:
     service: str = ""
     host: str = "host-a"
     violations: tuple[str, ...] = ()
+    stated_ns: int | None = None  # the time the line states for itself (it has none when None)
 
     @property
     def text(self) -> str:
-        return json.dumps({"level": self.level, "message": self.message})
+        doc: dict[str, Any] = {"level": self.level, "message": self.message}
+        if self.stated_ns is not None:
+            doc["time"] = format_ts(self.stated_ns)
+        return json.dumps(doc)
+
+    @property
+    def when(self) -> int:
+        """Its ``@timestamp``: the time it states, else Docker's."""
+        return self.ts_ns if self.stated_ns is None else self.stated_ns
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,13 @@ pytestmark = [pytest.mark.servers]
 
 GOOD_EACH = 50
 BAD_EACH = 10
-# Non-compliant line templates (``%d`` is the line number) and the reason each must get.
+# Line templates (``%d`` is the line number) that do not say when, how bad, what or who, and the first
+# reason each must get: strict refuses them.
 BAD = {
-    "plain text line %d": "not_json",
-    '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"verbose","message":"bad level %d","service.name":"s"}': (
+    '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"info","service.name":"s","text":"no message %d"}': (
+        "missing_field:message"
+    ),
+    '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"loud","message":"bad level %d","service.name":"s"}': (
         "unknown_level"
     ),
     '{"log.level":"info","message":"no time %d","service.name":"s"}': "missing_field:@timestamp",
@@ -38,11 +41,14 @@ BAD = {
     ),
 }
 GOOD = '{"@timestamp":"2024-03-01T12:00:00.123Z","log.level":"info","message":"good %d","service.name":"s"}'
+# Says it all under other names: strict keeps it, with its distance from the canonical form.
+KEPT = '{"time":"2024-03-01T12:00:00.123Z","level":"warning","msg":"kept %d","service":{"name":"s"}}'
+KEPT_REASONS = ["alias:@timestamp", "alias:message", "alias:log.level"]
 
 
 def script() -> str:
     """A shell script printing GOOD_EACH compliant lines, then BAD_EACH lines of each bad kind."""
-    lines = [GOOD % i for i in range(GOOD_EACH)]
+    lines = [GOOD % i for i in range(GOOD_EACH)] + [KEPT % i for i in range(BAD_EACH)]
     for template in BAD:
         lines += [template % i for i in range(BAD_EACH)]
     return print_lines(lines)
@@ -87,15 +93,18 @@ async def test_strict_dead_letters_and_warn_tags_and_clean_compliant_lines(pipel
             len(await search(settings, dlq_stream, strict)),
             len(await search(settings, events_index(warn), warn)),
         )
-        return counts == (GOOD_EACH, bad_total, GOOD_EACH + bad_total)
+        return counts == (GOOD_EACH + BAD_EACH, bad_total, GOOD_EACH + BAD_EACH + bad_total)
 
     async with running(Shipper(settings), Processor(settings), Indexer(settings)):
         assert await wait_for(all_indexed, within=120), "not everything arrived in Elasticsearch"
 
     # strict: the compliant lines are events, clean; the others are dead letters with their reasons
     strict_events = await search(settings, events_index(strict), strict)
-    assert {d["message"] for d in strict_events} == {f"good {i}" for i in range(GOOD_EACH)}
-    assert all(d["logfleet"]["policy"] == "strict" and "violations" not in d["logfleet"] for d in strict_events)
+    kept = {f"kept {i}" for i in range(BAD_EACH)}
+    assert {d["message"] for d in strict_events} == {f"good {i}" for i in range(GOOD_EACH)} | kept
+    assert all(d["logfleet"]["policy"] == "strict" for d in strict_events)
+    for doc in strict_events:
+        assert doc["logfleet"].get("violations") == (KEPT_REASONS if doc["message"] in kept else None)
     dead = await search(settings, dlq_stream, strict)
     assert collections.Counter(d["error"]["type"] for d in dead) == {reason: BAD_EACH for reason in BAD.values()}
     for doc in dead:
@@ -114,8 +123,9 @@ async def test_strict_dead_letters_and_warn_tags_and_clean_compliant_lines(pipel
     # warn: everything is an event; the bad lines carry their reasons, the compliant ones none
     warn_events = await search(settings, events_index(warn), warn)
     tagged = [d for d in warn_events if "violations" in d["logfleet"]]
-    assert len(tagged) == bad_total
-    assert collections.Counter(d["logfleet"]["violations"][0] for d in tagged) == {r: BAD_EACH for r in BAD.values()}
+    assert len(tagged) == bad_total + BAD_EACH
+    first_reasons = {r: BAD_EACH for r in [*BAD.values(), KEPT_REASONS[0]]}
+    assert collections.Counter(d["logfleet"]["violations"][0] for d in tagged) == first_reasons
     assert all(d["logfleet"]["policy"] == "warn" for d in warn_events)
     assert {d["message"] for d in warn_events if "violations" not in d["logfleet"]} == {
         f"good {i}" for i in range(GOOD_EACH)

@@ -29,6 +29,9 @@ GOOD = orjson.dumps(
 ).decode()
 BAD = '{"level":"warning","msg":"slow query"}'
 PLAIN = "Exception in thread main"
+# structlog's default JSON: not the canonical form, but it says when, how bad and what (the container says who)
+STRUCTLOG = '{"event":"cache warm","level":"info","timestamp":"2024-03-01T11:59:59.5Z"}'
+
 
 
 def record(lines: list[Any], labels: dict[str, str] | None = None, cid: str = "c0ffee") -> dict[str, Any]:
@@ -57,23 +60,25 @@ def test_warn_indexes_every_line_and_tags_the_violations() -> None:
     assert (built.event_count, built.dead_letter_count, built.dead_letters) == (3, 0, b"")
     (_, good), (_, bad), (_, plain) = docs(built.events)
     assert good["logfleet"] == {"format": "json", "policy": "warn", "schema": "v1"}
-    assert bad["logfleet"]["violations"] == [
-        "missing_field:@timestamp",
-        "missing_field:message",
-        "missing_field:log.level",
-        "missing_field:service.name",
-    ]
-    assert plain["logfleet"]["violations"] == ["not_json"]
+    assert bad["logfleet"]["violations"] == ["missing_field:@timestamp", "alias:message", "alias:log.level"]
+    assert plain["logfleet"]["violations"] == ["missing_field:@timestamp", "missing_field:log.level", "not_json"]
     assert bad["message"] == "slow query" and bad["log"]["level"] == "warn"  # parsed all the same
 
 
 def test_strict_sends_violations_to_the_dead_letter_stream() -> None:
     builder = EventBuilder("ns")
-    built = builder.bulk_lines(record([GOOD, BAD, PLAIN], {"logfleet.format": "strict"}))
-    assert (built.event_count, built.dead_letter_count) == (1, 2)
-    [(action, event)] = docs(built.events)
+    built = builder.bulk_lines(record([GOOD, BAD, PLAIN, STRUCTLOG], {"logfleet.format": "strict"}))
+    assert (built.event_count, built.dead_letter_count) == (2, 2)
+    [(action, event), (_, structlog)] = docs(built.events)
     assert action["create"]["_index"] == "logs-billing-ns"
     assert event["logfleet"] == {"format": "json", "policy": "strict", "schema": "v1"}
+    assert structlog["logfleet"] == {
+        "format": "json",
+        "policy": "strict",
+        "schema": "v1",
+        "dialect": "structlog",
+        "violations": ["alias:@timestamp", "alias:message", "alias:log.level", "wrong_type:event"],  # kept
+    }
     (action, bad), (_, plain) = docs(built.dead_letters)
     eid = event_id("c0ffee", TS + 1, "stdout", 0)
     assert action["create"] == {
@@ -90,9 +95,11 @@ def test_strict_sends_violations_to_the_dead_letter_stream() -> None:
     assert bad["container"]["name"] == "billing-1" and bad["host"]["name"] == "host-1"
     assert bad["service"]["name"] == "billing" and bad["stream"] == "stdout"
     assert bad["data_stream"]["dataset"] == "logfleet.deadletter"
-    assert plain["error"]["type"] == "not_json" and plain["event"]["original"] == PLAIN
+    assert plain["error"]["type"] == "missing_field:@timestamp" and plain["event"]["original"] == PLAIN
+    assert plain["logfleet"]["violations"][-1] == "not_json"
     assert builder.violations["not_json", "strict"] == 1
-    assert builder.dead_letter_reasons == {"missing_field:@timestamp": 1, "not_json": 1}
+    assert builder.violations["alias:message", "strict"] == 2
+    assert builder.dead_letter_reasons == {"missing_field:@timestamp": 2}
 
 
 def test_a_replayed_record_gives_the_same_ids() -> None:

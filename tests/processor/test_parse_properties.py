@@ -38,7 +38,7 @@ def check(text: str, parsed: Parsed) -> None:
         assert isinstance(parsed.document, dict)
     else:
         assert parsed.document is None
-    assert parsed.stated_time is None or isinstance(parsed.stated_time, str | int)
+    assert parsed.stated_time is None or isinstance(parsed.stated_time, str | int | float)
     error = parsed.fields.get("error")
     if parsed.format == "plain" and error is None:
         assert parsed.fields["message"] == text

@@ -265,10 +265,11 @@ def test_json_document_is_the_decoded_object() -> None:
     assert parsed.document == orjson.loads(line)
     assert parsed.fields == {
         "message": line,
-        "app_timestamp": "2024-01-01T00:00:00Z",
         "log": {"level": "error", "logger": "x"},
         "app": {"a": {"b": [1, 2]}},
     }
+    assert parsed.stated_time == "2024-01-01T00:00:00Z"
+    assert parsed.has_message is False
 
 
 @pytest.mark.parametrize("line", ["[1]", "1", '"s"', "null", "true", "{", '{"a":1', '{"a":1}}', "{'a':1}"])
@@ -291,11 +292,17 @@ def test_better_alias_wins_whatever_the_order() -> None:
     assert parsed.fields["app"] == {"severity": "info", "lvl": "warn"}
 
 
-def test_timestamp_is_not_reinterpreted() -> None:
+def test_the_stated_time_is_kept_as_written() -> None:
     for raw in ("17/May/2015:10:05:03 +0000", "2016-01-07T16:49:10.0", "not a time", "1709294400"):
-        assert parse_line(orjson.dumps({"time": raw, "msg": "m"}).decode()).fields["app_timestamp"] == raw
-    assert parse_line('{"ts":1709294400,"msg":"m"}').fields["app_timestamp"] == "1709294400"
-    assert parse_line('{"ts":{"s":1},"msg":"m"}').fields["app"] == {"ts": {"s": 1}}
+        parsed = parse_line(orjson.dumps({"time": raw, "msg": "m"}).decode())
+        assert parsed.stated_time == raw
+        assert "time" not in parsed.fields.get("app", {})
+    assert parse_line('{"ts":1709294400,"msg":"m"}').stated_time == 1709294400
+    assert parse_line('{"ts":1709294400.25,"msg":"m"}').stated_time == 1709294400.25
+    for wrong in ('{"ts":{"s":1},"msg":"m"}', '{"ts":true,"msg":"m"}', '{"ts":"","msg":"m"}'):
+        parsed = parse_line(wrong)
+        assert parsed.stated_time is None
+        assert "ts" in parsed.fields["app"]  # a value of the wrong type stays in app
 
 
 # --- logfmt -----------------------------------------------------------------------------------
@@ -320,13 +327,13 @@ def test_access_vhost_with_port_and_user() -> None:
     assert parse_line(line).fields == {
         "message": line,
         "log": {"level": "error"},
-        "app_timestamp": "01/Jan/2024:00:00:00 +0000",
         "source": {"address": "10.1.2.3", "ip": "10.1.2.3"},
         "http": {"response": {"status_code": 503}, "request": {"method": "POST"}, "version": "2.0"},
         "destination": {"port": 443, "domain": "example.com"},
         "user": {"name": "alice"},
         "url": {"original": "/login"},
     }
+    assert parse_line(line).stated_time == "01/Jan/2024:00:00:00 +0000"
 
 
 def test_access_junk_request_keeps_the_rest() -> None:

@@ -1,9 +1,10 @@
 """Follow matching records as they arrive, like ``tail -f``, in nanosecond order.
 
-The cursor is the sort key ``[@timestamp, event.sequence, event.id]`` of the newest record shown;
-each poll asks for what sorts after it (``search_after``). Records do not reach Elasticsearch in
-timestamp order, though: lines of two containers travel through different Kafka partitions and
-batches, so a record can become searchable after a newer one was already shown. Each poll therefore
+The cursor is the sort key ``[@timestamp, event.created, event.sequence, event.id]`` of the newest
+record shown; each poll asks for what sorts after it (``search_after``). Records do not reach
+Elasticsearch in timestamp order, though: lines of two containers travel through different Kafka
+partitions and batches, and a line's own time can lag Docker's (a buffered logger), so a record can
+become searchable after a newer one was already shown. Each poll therefore
 also counts the matching records in the last ``grace`` seconds before the cursor; when there are more
 than were shown, it fetches that window and shows the ones it had not shown yet (so a late record
 appears once, a little out of order). A record that arrives more than ``grace`` behind the newest
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logfleet.clients.search import Engine
-from logfleet.ops.audit.search import Filters, build_query, index_for, require_data, sort_spec
+from logfleet.ops.audit.search import SORT_FIELDS, Filters, build_query, index_for, require_data, sort_spec
 
 NS_PER_MS = 1_000_000
 PAGE = 1000
+KEY_LENGTH = len(SORT_FIELDS)
 
 
 @dataclass
@@ -31,7 +33,7 @@ class _Cursor:
     shown: dict[str, int] = field(default_factory=dict)  # _id -> @timestamp in ns, within the grace window
 
     def advance(self, hit: dict[str, Any]) -> None:
-        key = hit["sort"][:3]
+        key = hit["sort"][:KEY_LENGTH]
         self.shown[hit["_id"]] = int(key[0])
         if self.last is None or _key(key) > _key(self.last):
             self.last = key
@@ -44,8 +46,8 @@ class _Cursor:
             del self.shown[doc_id]
 
 
-def _key(sort: list[Any]) -> tuple[int, int, str]:
-    return int(sort[0]), int(sort[1]), str(sort[2])
+def _key(sort: list[Any]) -> tuple[int, int, int, str]:
+    return int(sort[0]), int(sort[1]), int(sort[2]), str(sort[3])
 
 
 def _with_range(filters: Filters, gte_ms: int | None, lt_ms: int | None = None) -> dict[str, Any]:
@@ -94,7 +96,7 @@ async def _start(
     if not hits:
         return shown
     newest = hits[-1]
-    cursor.last = newest["sort"][:3]
+    cursor.last = newest["sort"][:KEY_LENGTH]
     # Everything already stored in the grace window counts as shown, or it would look late.
     low = (int(cursor.last[0]) - grace_ns) // NS_PER_MS
     async for page in _pages(es, filters, _with_range(filters, low), None, source=False):

@@ -19,6 +19,7 @@ FORMATS = ("table", "json", "ndjson", "csv")
 COLUMNS = ("@timestamp", "container.name", "service.name", "stream", "log.level", "message")
 EXPORT_COLUMNS = (
     "@timestamp",
+    "event.created",
     "event.sequence",
     "event.id",
     "host.name",

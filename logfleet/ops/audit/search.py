@@ -1,9 +1,12 @@
 """Search the log data streams with filters, in order down to the nanosecond.
 
 Every audit query reads ``logs-*-<namespace>`` (or every namespace with ``*``): the log streams of
-one namespace and its dead-letter stream. Records are ordered by ``@timestamp`` (``date_nanos``),
-then ``event.sequence`` (the ordinal of lines sharing a Docker timestamp), then ``event.id`` (so the
-order is total and ``search_after`` can resume from any record). Filters are ``term`` queries on
+one namespace and its dead-letter stream. Records are ordered by ``@timestamp`` (``date_nanos``: the
+time the line states, else Docker's), then in Docker's order: ``event.created`` (Docker's receive
+time, ``date_nanos``) and ``event.sequence`` (the ordinal of lines sharing a Docker timestamp), then
+``event.id`` (so the order is total and ``search_after`` can resume from any record). Lines that state
+the same time (many loggers write milliseconds, some whole seconds) thus keep the order in which
+their container wrote them. Filters are ``term`` queries on
 keyword fields (a ``query_string`` ``field:value-with-dash`` misses on some servers); the free-text
 QUERY is Lucene syntax over ``message``.
 """
@@ -110,12 +113,12 @@ def build_query(filters: Filters) -> dict[str, Any]:
     return {"bool": query}
 
 
-SORT_FIELDS = ("@timestamp", "event.sequence", "event.id")
-_UNMAPPED = {"event.sequence": "long", "event.id": "keyword"}
+SORT_FIELDS = ("@timestamp", "event.created", "event.sequence", "event.id")
+_UNMAPPED = {"event.created": "date_nanos", "event.sequence": "long", "event.id": "keyword"}
 
 
 def sort_spec(order: str = "asc") -> list[dict[str, Any]]:
-    """The total order of records: time in nanoseconds, then sequence, then id."""
+    """The total order of records: the line's time, then Docker's time and sequence, then id."""
     spec: list[dict[str, Any]] = []
     for field in SORT_FIELDS:
         options: dict[str, Any] = {"order": order}

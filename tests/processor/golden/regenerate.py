@@ -5,8 +5,9 @@ change to a parser, then read the diff line by line: the expected files are clai
 line means, not a record of whatever the code happened to print.
 
 Each input line (split on ``\\n``, decoded as UTF-8) gives one JSON object ``{"format", "fields"}``, with
-``"stated_time"`` when the line states its time. A ``*.records`` input holds joined records instead of
-lines (a record per JSON string, one per line), as the shipper hands them over.
+``"stated_time"`` (the line's own time as written) and ``dialect`` when the parser found them, and
+``has_message: false`` when a structured line has no message of its own. A ``*.records`` input holds
+joined records instead of lines (a record per JSON string, one per line), as the shipper hands them over.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def expected_record(text: str) -> dict[str, Any]:
     record: dict[str, Any] = {"format": parsed.format, "fields": parsed.fields}
     if parsed.stated_time is not None:
         record["stated_time"] = parsed.stated_time
+    if parsed.dialect is not None:
+        record["dialect"] = parsed.dialect
+    if not parsed.has_message:
+        record["has_message"] = False
     return record
 
 
