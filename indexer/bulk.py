@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from logfleet.core import deadletter
+from logfleet.core.bulkbody import Item, join_items, split_items
 from logfleet.core.errors import ElasticsearchUnreachable, LogfleetError
 from logfleet.core.retry import backoff
 from logfleet.core.telemetry import get_logger
 
 log = get_logger("indexer")
-Item = tuple[bytes, bytes]
 
 
 class BulkEndpoint(Protocol):
@@ -62,14 +62,6 @@ class BulkStats:
     dead_lettered: int = 0
     dead_letters_rejected: int = 0
     requests: int = 0
-
-
-def split_items(body: bytes) -> list[Item]:
-    """Split a ``_bulk`` body of action/document line pairs into items."""
-    lines = body.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return list(zip(lines[0::2], lines[1::2], strict=False))
 
 
 def chunks(items: list[Item], max_docs: int, max_bytes: int) -> list[list[Item]]:
@@ -114,7 +106,7 @@ class BulkWriter:
         pending = [(action, doc, False) for action, doc in items]
         attempt = 0
         while pending:
-            body = b"".join(action + b"\n" + doc + b"\n" for action, doc, _ in pending)
+            body = join_items([(action, doc) for action, doc, _ in pending])
             try:
                 answer = await self.engine.bulk(body)
                 self.stats.requests += 1

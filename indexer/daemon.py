@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from indexer.bulk import BulkStats, BulkWriter, split_items
+from indexer.bulk import BulkStats, BulkWriter
 from logfleet.clients import kafka, search
 from logfleet.clients.consume import consume_batches
 from logfleet.clients.lag import LagMonitor
+from logfleet.core.bulkbody import split_items
 from logfleet.core.config import Settings
 from logfleet.core.metrics import Metric, counters
 from logfleet.core.telemetry import get_logger

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import time
 from collections import Counter
 from typing import Any
@@ -44,6 +43,7 @@ from typing import Any
 import orjson
 
 from logfleet.core import deadletter
+from logfleet.core.bulkbody import action_line, data_stream, dataset_for
 from logfleet.core.model import event_id, format_ts
 from processor.enforce import SCHEMA_VERSION, FormatChecker, is_essential
 from processor.masking import Masker
@@ -51,19 +51,8 @@ from processor.parse import PARSER_LABEL, parse_line
 from processor.parse.eventtime import NS, rejection, stated_time_ns
 from processor.policy import PolicyResolver
 
-_DATASET_UNSAFE = re.compile(r"[^a-z0-9_.]+")
-DATASET_LABEL = "logfleet.dataset"
 SERVICE_LABEL = "logfleet.service"
-MAX_KEY_BLOCK_LINES = 100  # a 4096-bit RSA key in PEM is about 50 lines
 MAX_PAST_S = 30 * 86_400.0  # how far behind Docker's time a stated time may be and still be @timestamp
-
-
-def dataset_for(container: dict[str, Any]) -> str:
-    """The data stream dataset of a container: its label, its Compose service, or its name."""
-    labels = container.get("labels") or {}
-    raw = labels.get(DATASET_LABEL) or container.get("compose_service") or container.get("name") or "unknown"
-    cleaned = _DATASET_UNSAFE.sub("_", str(raw).lower()).strip("_.")
-    return (cleaned or "unknown")[:80]
 
 
 def named_service(container: dict[str, Any]) -> str:
@@ -145,8 +134,8 @@ def _record_context(record: dict[str, Any], namespace: str, policies: PolicyReso
         service_named=bool(named_service(container)),
         policy=policies.resolve(labels, service),
         dataset=dataset,
-        index=f"logs-{dataset}-{namespace}",
-        action_head=orjson.dumps({"create": {"_index": f"logs-{dataset}-{namespace}", "_id": ""}})[:-3],
+        index=data_stream(dataset, namespace),
+        action_head=action_line(data_stream(dataset, namespace), "")[:-3],
         ingested=format_ts(time.time_ns()),
         container=container_fields,
         common_tail=orjson.dumps(
@@ -182,9 +171,6 @@ class EventBuilder:
         self.masker = masker or Masker()
         self.violations: Counter[tuple[str, str]] = Counter()
         self.dead_letter_reasons: Counter[str] = Counter()
-        # Containers in the middle of a private key block -> lines it may still have (a container's
-        # lines arrive in order, on one partition).
-        self._open_key_blocks: dict[str, int] = {}
 
     def bulk_lines(self, record: dict[str, Any]) -> Built:
         """The ``_bulk`` bodies for every line of one decoded raw record; never raises for a bad line."""
@@ -210,15 +196,7 @@ class EventBuilder:
         """Append one line's event (two bulk lines) to ``events``, or its dead letter to ``dead``."""
         ts, ordinal, stream, text, flags = line
         eid = event_id(ctx.cid, ts, stream, ordinal)
-        if ctx.cid in self._open_key_blocks:  # key material printed line by line: never parse it
-            text, still_open = self.masker.inside_block(text)
-            left = self._open_key_blocks.pop(ctx.cid) - 1
-            if still_open and left > 0:
-                self._open_key_blocks[ctx.cid] = left
-        elif self.masker.block_opens(text):
-            if len(self._open_key_blocks) > 10_000:
-                self._open_key_blocks.clear()
-            self._open_key_blocks[ctx.cid] = MAX_KEY_BLOCK_LINES
+        text = self.masker.follow_key_blocks(ctx.cid, text)  # key material printed line by line
         parsed = parse_line(text, ctx.parser)
         stated = parsed.stated_time
         when, stated_ns, rejected = ts, None, None

@@ -246,6 +246,9 @@ def _card(found: set[str]) -> Callable[[re.Match[str]], str]:
     return replace
 
 
+MAX_KEY_BLOCK_LINES = 100  # a 4096-bit RSA key in PEM is about 50 lines
+
+
 class Masker:
     """Masks secrets in lines and parsed fields; keeps counts of what it masked."""
 
@@ -259,6 +262,24 @@ class Masker:
             self.extra_group = self.extra.groupindex["secret"]
         self.lines_masked: Counter[str] = Counter()
         self._secret_keys: dict[str, int] = {}
+        # Sources (containers) in the middle of printing a private key line by line -> lines it may
+        # still have. A container's lines arrive in order, on one partition.
+        self._open_blocks: dict[str, int] = {}
+
+    def follow_key_blocks(self, source: str, text: str) -> str:
+        """``text`` masked whole when ``source`` is inside a private-key block it prints line by line
+        (at most MAX_KEY_BLOCK_LINES lines after the BEGIN line), else as it is; a BEGIN line starts
+        such a block for that source."""
+        if source in self._open_blocks:
+            text, still_open = self.inside_block(text)
+            left = self._open_blocks.pop(source) - 1
+            if still_open and left > 0:
+                self._open_blocks[source] = left
+        elif self.block_opens(text):
+            if len(self._open_blocks) > 10_000:
+                self._open_blocks.clear()
+            self._open_blocks[source] = MAX_KEY_BLOCK_LINES
+        return text
 
     def triggers(self, text: str) -> int:
         """Bit flags of the secret families that might be in ``text`` (0 for almost every line).

@@ -16,6 +16,7 @@ import dataclasses
 
 from logfleet.clients.kafka import MAX_REQUEST_BYTES
 from logfleet.core import deadletter
+from logfleet.core.bulkbody import Item, join_items, split_items
 from processor.events import Built
 
 LIMIT = MAX_REQUEST_BYTES - 64 * 1024  # room for the key, headers and Kafka's framing
@@ -52,30 +53,25 @@ def fit(built: Built, namespace: str, limit: int = LIMIT) -> Fitted:
     )
 
 
-def _split(body: bytes, limit: int) -> tuple[list[bytes], list[tuple[bytes, bytes]]]:
+def _split(body: bytes, limit: int) -> tuple[list[bytes], list[Item]]:
     """Bodies of at most ``limit`` bytes holding the items of ``body`` in order, and the items that
     are over ``limit`` on their own."""
-    if not body:
-        return [], []
-    lines = body.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
     bodies: list[bytes] = []
-    alone: list[tuple[bytes, bytes]] = []
-    chunk: list[bytes] = []
+    alone: list[Item] = []
+    chunk: list[Item] = []
     size = 0
-    for action, doc in zip(lines[0::2], lines[1::2], strict=True):
+    for action, doc in split_items(body):
         item = len(action) + len(doc) + 2
         if item > limit:
             alone.append((action, doc))
             continue
         if size + item > limit:
-            bodies.append(b"\n".join(chunk) + b"\n")
+            bodies.append(join_items(chunk))
             chunk, size = [], 0
-        chunk += (action, doc)
+        chunk.append((action, doc))
         size += item
     if chunk:
-        bodies.append(b"\n".join(chunk) + b"\n")
+        bodies.append(join_items(chunk))
     return bodies, alone
 
 

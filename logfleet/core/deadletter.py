@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
+from logfleet.core.bulkbody import DEADLETTER_DATASET, action_line, deadletter_stream, join_items
 from logfleet.core.model import format_ts
 
-DATASET = "logfleet.deadletter"
+DATASET = DEADLETTER_DATASET
 MAX_ORIGINAL = 256 * 1024
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)$")
 _KEPT_FIELDS = (("container", "id"), ("container", "name"), ("service", "name"), ("host", "name"))
@@ -25,7 +26,7 @@ _KEPT_FIELDS = (("container", "id"), ("container", "name"), ("service", "name"),
 
 def stream_name(namespace: str) -> str:
     """The dead-letter data stream of a namespace."""
-    return f"logs-{DATASET}-{namespace}"
+    return deadletter_stream(namespace)
 
 
 def bulk_lines(
@@ -48,12 +49,7 @@ def bulk_lines(
             "data_stream": {"type": "logs", "dataset": DATASET, "namespace": namespace},
         }
     )
-    return (
-        orjson.dumps({"create": {"_index": stream_name(namespace), "_id": doc_id}})
-        + b"\n"
-        + orjson.dumps(doc)
-        + b"\n"
-    )
+    return join_items([(action_line(stream_name(namespace), doc_id), orjson.dumps(doc))])
 
 
 def _storable_time(stamp: Any) -> bool:

@@ -34,6 +34,7 @@ import orjson
 from logfleet.clients import kafka
 from logfleet.clients.search import Engine
 from logfleet.core import deadletter
+from logfleet.core.bulkbody import data_stream, dataset_for
 from logfleet.core.config import Settings
 from logfleet.core.errors import DeliveryError, LogfleetError
 from logfleet.core.model import ContainerMeta, encode_raw, event_id, format_ts, parse_docker_ts
@@ -197,14 +198,13 @@ def _meta_for(container: dict[str, Any], target: str) -> dict[str, Any] | None:
     """The raw record's container metadata that makes the processor choose ``target`` again (the
     data stream, hence the same place for the same _id): the Compose service comes from the labels
     as the shipper takes it, or is left out when the line's stream says it was not known."""
-    from processor.events import dataset_for  # the processor decides the data stream
-
     meta = container_meta(container)
     if not target:
         return meta
+    namespace = target.rsplit("-", 1)[-1]  # namespaces hold no "-"
     for service in dict.fromkeys((meta["compose_service"], "")):
         candidate = {**meta, "compose_service": service}
-        if target.rsplit("-", 1)[0] == f"logs-{dataset_for(candidate)}":  # namespaces hold no "-"
+        if target == data_stream(dataset_for(candidate), namespace):
             return candidate
     return None
 

@@ -23,11 +23,11 @@ from aiokafka.errors import KafkaError
 from logfleet.clients import kafka, search
 from logfleet.clients.lag import partition_lags
 from logfleet.core import security
+from logfleet.core.bulkbody import data_stream, deadletter_stream
 from logfleet.core.config import Settings
 from logfleet.core.errors import LogfleetError, NoData
 from shipper import checkpoints as shipper_checkpoints
 
-DEADLETTER_DATASET = "logfleet.deadletter"
 KAFKA_TIMEOUT_S = 15.0
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+?)(?:-\d{4}\.\d{2}\.\d{2})?-\d+$")  # Elasticsearch dates them
 
@@ -135,7 +135,7 @@ def stream_of(index: str) -> str:
 async def documents(settings: Settings, minutes: int) -> dict[str, Any]:
     """Documents per data stream of the namespace whose @timestamp is within the last ``minutes``."""
     section: dict[str, Any] = {"ok": True, "namespace": settings.namespace, "minutes": minutes}
-    pattern = f"logs-*-{settings.namespace}"
+    pattern = data_stream("*", settings.namespace)
     recent = {"range": {"@timestamp": {"gte": f"now-{minutes}m"}}}
     streams: dict[str, int] = {}
     try:
@@ -149,7 +149,7 @@ async def documents(settings: Settings, minutes: int) -> dict[str, Any]:
         pass
     except LogfleetError as exc:
         return {**section, "ok": False, "error": str(exc)}
-    deadletter = f"logs-{DEADLETTER_DATASET}-{settings.namespace}"
+    deadletter = deadletter_stream(settings.namespace)
     section["streams"] = [{"data_stream": name, "documents": count} for name, count in sorted(streams.items())]
     section["documents"] = sum(c for n, c in streams.items() if n != deadletter)
     section["dead_letters"] = streams.get(deadletter, 0)

@@ -20,9 +20,9 @@ import pytest
 
 from indexer.daemon import Indexer
 from logfleet.clients import search
+from logfleet.core.bulkbody import dataset_for
 from logfleet.core.config import Settings
 from processor.daemon import Processor
-from processor.events import dataset_for
 from shipper.daemon import Shipper
 from tests.processor.test_enforcement_pipeline import print_lines
 from tests.support import logfleet_cli, read_topic, running, start_container, wait_for
@@ -181,7 +181,8 @@ def test_a_dead_letter_whose_identity_was_altered_is_not_replayed() -> None:
 
 
 def test_an_event_elasticsearch_refused_rebuilds_from_the_event() -> None:
-    from indexer.bulk import dead_letter, split_items
+    from indexer.bulk import dead_letter
+    from logfleet.core.bulkbody import split_items
     from logfleet.ops.replay import rebuild
     from processor.events import EventBuilder
 

@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from indexer.daemon import Indexer
+from logfleet.core.bulkbody import dataset_for
 from logfleet.core.config import Settings
 from logfleet.ops.status import consumer_lag
 from processor.daemon import Processor
-from processor.events import dataset_for
 from shipper.checkpoints import CheckpointStore
 from shipper.daemon import Shipper
 from tests.support import cli_env, count_docs, running, start_container, wait_for

@@ -15,9 +15,9 @@ import pytest
 
 from indexer.daemon import Indexer
 from logfleet.clients.search import connect
+from logfleet.core.bulkbody import dataset_for
 from logfleet.core.config import Settings
 from processor.daemon import Processor
-from processor.events import dataset_for
 from shipper.daemon import Shipper
 from tests.processor.test_masking import ROWS
 from tests.support import read_topic, running, start_container, wait_for

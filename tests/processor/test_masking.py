@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from logfleet.core.errors import ConfigError
-from processor.events import MAX_KEY_BLOCK_LINES, EventBuilder
-from processor.masking import MASK, Masker, card_number, credential, luhn
+from processor.events import EventBuilder
+from processor.masking import MASK, MAX_KEY_BLOCK_LINES, Masker, card_number, credential, luhn
 from processor.parse import parse_line
 from processor.policy import PolicyResolver
 from tests.processor.mix import mix_lines
