@@ -130,22 +130,27 @@ async def _wait_for_lines(
 ) -> tuple[int, float]:
     """Poll the topic's record count until it holds ``lines`` or stops growing; returns the count
     and the seconds from the start until the last growth seen."""
+    start = time.perf_counter()
+    # The partitions come from the admin client: a consumer's topics() does not update the metadata
+    # that partitions_for_topic reads, so on a real broker that stayed empty and nothing was counted.
+    try:
+        async with kafka.admin(settings, "logfleet-bench") as meta:
+            state = (await kafka.describe(meta, [topic])).get(topic)
+    except KafkaError as exc:
+        raise DeliveryError(f"describing {topic} failed: {exc}") from exc
+    if state is None:
+        raise DeliveryError(f"rsyslog's topic {topic} does not exist")
+    partitions = [TopicPartition(topic, p) for p in range(state.partitions)]
     client = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                               **security.kafka_options(settings))
-    start = time.perf_counter()
     count, last_growth = 0, start
     try:
         await client.start()
-        partitions: list[TopicPartition] = []
         while count < lines and proc.poll() is None:
             now = time.perf_counter()
             if now - last_growth > STALL_S or now - start > DEADLINE_S:
                 break
             await asyncio.sleep(0.25)
-            if not partitions:
-                await client.topics()
-                partitions = [TopicPartition(topic, p) for p in sorted(client.partitions_for_topic(topic) or ())]
-                continue
             current = sum((await client.end_offsets(partitions)).values())
             if current > count:
                 count, last_growth = current, time.perf_counter()
