@@ -95,7 +95,7 @@ def test_up_twice_then_down_stops_only_what_up_started(
     assert not _group_alive(noida)  # the wrapper and the server binary it runs are both gone
     assert docker_answers(stack.docker_host)  # the reused engine is left alone
     recorded = orjson.loads((stack_dir / "stack.json").read_bytes())
-    assert recorded["started"] == {"dockerd": None, "noida": None}
+    assert recorded["started"] == {"dockerd": None, "noida": None, "opensearch": None}
     assert [node["pid"] for node in recorded["kafka"]] == [None]
     after = status(stack_dir)
     assert not after["kafka"]["answers"] and not after["elasticsearch"]["answers"]
