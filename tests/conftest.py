@@ -24,7 +24,8 @@ import pytest
 
 from logfleet.core.config import Settings
 from logfleet.devstack.busybox_image import IMAGE
-from logfleet.devstack.stack import SYSTEM_DOCKER, docker_answers, down, free_port, up
+from logfleet.devstack.ports import free_port
+from logfleet.devstack.stack import SYSTEM_DOCKER, docker_answers, down, up
 from tests.support import SearchServer
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from logfleet.core.errors import StackError
 from logfleet.devstack import kafka_node
+from logfleet.devstack.ports import free_ports
 
 
 @dataclasses.dataclass
@@ -55,29 +56,6 @@ class KafkaCluster:
                 if (pid := self.pids.get(node.node_id)) and kafka_node.is_running(pid, node)}
 
 
-def _free_ports(count: int, first: int | None) -> list[int]:
-    ports: list[int] = []
-    if first and _port_free(first):
-        ports.append(first)
-    while len(ports) < count:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def up(folder: Path, old: KafkaCluster | None, brokers: int, port: int | None) -> tuple[KafkaCluster, str]:
     """Reuse the recorded cluster when all of it runs, else start it (formatting new storage the
     first time); returns the cluster and one line saying what happened."""
@@ -94,7 +72,7 @@ def up(folder: Path, old: KafkaCluster | None, brokers: int, port: int | None) -
         nodes = old.nodes
     else:
         shutil.rmtree(folder, ignore_errors=True)  # a folder without a record is a failed start's
-        nodes = kafka_node.plan(folder, _free_ports(brokers + 1, port), brokers)
+        nodes = kafka_node.plan(folder, free_ports(brokers + 1, port), brokers)
     pids = kafka_node.start_cluster(nodes)
     cluster = KafkaCluster(nodes, dict(pids))
     shape = "1 combined node" if brokers == 1 else f"controller + {brokers} brokers"

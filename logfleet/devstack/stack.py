@@ -22,7 +22,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from logfleet.core.errors import StackError
 from logfleet.devstack import kafka_stack, processes, search_stack
 from logfleet.devstack.busybox_image import IMAGE, ensure_image
 from logfleet.devstack.kafka_stack import KafkaCluster
+from logfleet.devstack.ports import free_port, port_free
 
 SYSTEM_DOCKER = "unix:///var/run/docker.sock"
 DOCKERD = "/usr/sbin/dockerd"
@@ -69,23 +69,6 @@ class StackRecord:
         return {"settings": self.settings(), "started": dict(self.started),
                 "docker": {"source": self.docker_source},
                 "kafka": self.kafka.to_json() if self.kafka else []}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def docker_answers(host: str, timeout: float = 3.0) -> bool:
@@ -163,7 +146,7 @@ def _start_dockerd(stack_dir: Path) -> tuple[str, int, str]:
 
 def _pick_es_port(es_port: int | None, taken: set[int]) -> int:
     es = es_port or DEFAULT_ES_PORT
-    while es in taken or not _port_free(es):
+    while es in taken or not port_free(es):
         es = free_port()
     return es
 

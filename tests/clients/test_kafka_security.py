@@ -30,7 +30,7 @@ import pytest
 from indexer.daemon import Indexer
 from logfleet.core.config import Settings
 from logfleet.devstack import kafka_node
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from processor.daemon import Processor
 from shipper.daemon import Shipper
 from tests.support import cli_env, docs_reach, running, start_container, wait_for

@@ -22,7 +22,7 @@ from logfleet.clients import kafka
 from logfleet.core.config import Settings
 from logfleet.core.metrics import MetricsServer
 from logfleet.core.model import encode_raw
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from logfleet.ops.status import consumer_lag
 from processor.daemon import Processor
 from tests.support import docs_reach, produce_events, running, wait_for

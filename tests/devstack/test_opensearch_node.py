@@ -12,7 +12,7 @@ import pytest
 
 from logfleet.core.errors import StackError
 from logfleet.devstack import opensearch_node
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 
 POM = Path(__file__).resolve().parents[2] / "stack" / "opensearch" / "pom.xml"
 

@@ -20,7 +20,8 @@ from logfleet.core.config import Settings, load_settings, read_stack_record
 from logfleet.core.errors import StackError
 from logfleet.devstack import processes
 from logfleet.devstack.busybox_image import IMAGE
-from logfleet.devstack.stack import StackRecord, docker_answers, down, env_lines, free_port, status, up
+from logfleet.devstack.ports import free_port
+from logfleet.devstack.stack import StackRecord, docker_answers, down, env_lines, status, up
 
 
 @pytest.fixture

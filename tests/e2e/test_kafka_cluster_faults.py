@@ -34,7 +34,7 @@ from indexer.daemon import Indexer
 from logfleet.clients import kafka
 from logfleet.core.config import Settings
 from logfleet.devstack import kafka_node
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from logfleet.ops import status
 from processor.daemon import Processor
 from shipper.daemon import Shipper

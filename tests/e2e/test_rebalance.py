@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from indexer.daemon import Indexer
 from logfleet.core.config import Settings
 from logfleet.core.model import ContainerMeta, encode_raw
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from processor.daemon import Processor
 from tests.support import docs_reach, running, spawn_cli, stored_docs, wait_for
 

@@ -13,7 +13,7 @@ import pytest
 
 from logfleet.core.config import Settings
 from logfleet.core.model import decode_raw
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from shipper.daemon import Shipper
 from tests.support import read_topic, running, spawn_cli, start_container, wait_for
 

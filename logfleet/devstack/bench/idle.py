@@ -22,7 +22,7 @@ from logfleet.core.config import Settings
 from logfleet.core.model import encode_raw
 from logfleet.devstack.bench.pipeline import CONTAINER, drop_index, isolated
 from logfleet.devstack.bench.procstat import cpu_seconds, daemon_env, scrape
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from logfleet.ops import provision
 
 JOIN_S = 8.0  # process start and consumer-group join, left out of the measurement

@@ -27,7 +27,7 @@ from logfleet.core.config import Settings
 from logfleet.core.model import encode_raw, event_id, format_ts
 from logfleet.devstack.bench import mix
 from logfleet.devstack.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from logfleet.ops import provision
 
 CONTAINER_ID = "be" * 32

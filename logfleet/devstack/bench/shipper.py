@@ -32,7 +32,7 @@ from logfleet.core.errors import LogfleetError, StackError
 from logfleet.devstack.bench import rsyslog_peer
 from logfleet.devstack.bench.procstat import cpu_seconds, daemon_env, pid_of, rss_mb, scrape
 from logfleet.devstack.busybox_image import IMAGE
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 
 DOCKER_CLI = "/usr/bin/docker"
 LINE_SCRIPT = (

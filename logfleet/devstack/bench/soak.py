@@ -34,7 +34,7 @@ from logfleet.core.model import parse_docker_ts
 from logfleet.devstack.bench.pipeline import isolated
 from logfleet.devstack.bench.procstat import cpu_seconds, daemon_env, rss_mb, scrape
 from logfleet.devstack.busybox_image import IMAGE
-from logfleet.devstack.stack import free_port
+from logfleet.devstack.ports import free_port
 from logfleet.ops import provision
 
 PARTS = ("shipper", "processor", "indexer")
