@@ -160,7 +160,7 @@ class Processor:
         ):
             log.info("processor_started", topic=self.settings.topic_raw)
             async with self.lag.watching(consumer):
-                await consume_batches(consumer, lambda records: self._handle(producer, records), self.stopping)
+                await consume_batches(consumer, lambda records: self.handle_batch(producer, records), self.stopping)
         stats = self.stats
         log.info(
             "processor_stopped",
@@ -187,7 +187,9 @@ class Processor:
             )
             return Built(dead_letters=body, dead_letter_count=1)
 
-    async def _handle(self, producer: AIOKafkaProducer, records: list[Any]) -> None:
+    async def handle_batch(self, producer: AIOKafkaProducer, records: list[Any]) -> None:
+        """Process one batch of raw records and send its events and dead letters; returns once Kafka
+        acknowledged all of them (the consume loop commits after that), raises if any send failed."""
         futures = []
         settings = self.settings
         events = dead_letters = 0

@@ -259,12 +259,12 @@ async def test_a_batch_fails_unless_both_topics_acknowledged() -> None:
     batch = [_kafka_record([GOOD, PLAIN], 0, {"logfleet.format": "strict"})]
     failing = FakeProducer(fail_topic="dlq")
     with pytest.raises(KafkaTimeoutError):  # the consume loop then rewinds instead of committing
-        await processor._handle(failing, batch)  # type: ignore[arg-type]
+        await processor.handle_batch(failing, batch)  # type: ignore[arg-type]
     assert [topic for topic, _ in failing.sent] == ["ev", "dlq"]
     assert (processor.records_in, processor.events_out, processor.dead_letters) == (0, 0, 0)
 
     working = FakeProducer()
-    await processor._handle(working, batch)  # type: ignore[arg-type]
+    await processor.handle_batch(working, batch)  # type: ignore[arg-type]
 
     def ids(sent: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
         return [(topic, action["create"]["_id"]) for topic, body in sent for action, _ in docs(body)]
