@@ -63,3 +63,17 @@ async def test_a_failed_batch_is_read_again_from_the_last_commit() -> None:
     assert set(handled) == {b"a%d" % n for n in range(10)} | {b"b%d" % n for n in range(10)}
     assert consumer.committed_offsets == {TP0: 10, TP1: 10}
     assert all(offsets[tp] <= 10 for offsets in consumer.commits for tp in offsets)
+
+
+async def test_a_weighed_batch_stops_at_the_record_that_reaches_the_weight() -> None:
+    consumer, stopping = consumer_of(30), asyncio.Event()
+    stop_when_committed(consumer, stopping, 30)
+    sizes: list[int] = []
+
+    async def handle(records: list[Any]) -> None:
+        sizes.append(sum(4 for _ in records))
+
+    await asyncio.wait_for(consume_batches(consumer, handle, stopping, max_records=50, gather_s=0.05,
+                                           gather_weight=10, weigh=lambda record: 4), 5)
+    assert sizes and max(sizes) <= 12  # three records of 4 reach 10; never all 50 the client had
+    assert sum(sizes) == 60 * 4
