@@ -26,7 +26,7 @@ $lf run > /tmp/logfleet-quickstart.log 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do
-    found=$($lf audit search --since 15m --format ndjson --limit 1000 | grep -c "demo-.*-$tag" || true)
+    found=$($lf audit search --since 15m --format ndjson --limit 1000 2>/dev/null | grep -c "demo-.*-$tag" || true)
     [ "$found" -ge 8 ] && break
     sleep 1
 done
