@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from logfleet.clients import kafka, search
@@ -82,47 +81,43 @@ async def consumer_lag(settings: Settings) -> dict[str, Any]:
     ]
     try:
         result = await asyncio.wait_for(_lag(settings, stages), KAFKA_TIMEOUT_S)
-    except (KafkaError, OSError, TimeoutError) as exc:
+    except (LogfleetError, KafkaError, OSError, TimeoutError) as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        if isinstance(exc, LogfleetError):  # kafka.admin says which server and why
+            return {"ok": False, "error": why}
         return {"ok": False, "error": f"Kafka at {settings.kafka_bootstrap} unreachable: {why}"}
     return {"ok": True, "stages": result}
 
 
 async def _lag(settings: Settings, stages: list[tuple[str, str, list[str]]]) -> list[dict[str, Any]]:
-    secure = security.kafka_options(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="logfleet-status", **secure)
     offsets = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                               client_id="logfleet-status", **secure)  # no group_id: never joins a group
-    try:
-        await admin.start()
-        await offsets.start()
-        described = await admin.describe_topics([t for _, _, topics in stages for t in topics])
-        partitions = {
-            str(t["topic"]): sorted(int(p["partition"]) for p in t["partitions"])
-            for t in described
-            if not t.get("error_code")
-        }
-        out = []
-        for stage, group, topics in stages:
-            tps = [TopicPartition(topic, p) for topic in topics for p in partitions.get(topic, [])]
-            committed = await admin.list_consumer_group_offsets(group, partitions=tps) if tps else {}
-            ends = await offsets.end_offsets(tps) if tps else {}
-            starts = await offsets.beginning_offsets(tps) if tps else {}
-            offsets_of = {tp: meta.offset for tp, meta in committed.items() if meta is not None}
-            rows = [row.as_json() for row in partition_lags(tps, ends, starts, offsets_of)]
-            out.append(
-                {
-                    "stage": stage,
-                    "group": group,
-                    "missing_topics": [t for t in topics if t not in partitions],
-                    "partitions": rows,
-                    "lag": sum(r["lag"] for r in rows),
-                }
-            )
-        return out
-    finally:
-        await offsets.stop()
-        await admin.close()
+                               client_id="logfleet-status", **security.kafka_options(settings))  # joins no group
+    async with kafka.admin(settings, "logfleet-status") as admin:
+        try:
+            await offsets.start()
+            # kafka.describe names only topics the cluster lists: asking for a missing one would create it
+            states = await kafka.describe(admin, [t for _, _, topics in stages for t in topics])
+            partitions = {name: list(range(state.partitions)) for name, state in states.items()}
+            out = []
+            for stage, group, topics in stages:
+                tps = [TopicPartition(topic, p) for topic in topics for p in partitions.get(topic, [])]
+                committed = await admin.list_consumer_group_offsets(group, partitions=tps) if tps else {}
+                ends = await offsets.end_offsets(tps) if tps else {}
+                starts = await offsets.beginning_offsets(tps) if tps else {}
+                offsets_of = {tp: meta.offset for tp, meta in committed.items() if meta is not None}
+                rows = [row.as_json() for row in partition_lags(tps, ends, starts, offsets_of)]
+                out.append(
+                    {
+                        "stage": stage,
+                        "group": group,
+                        "missing_topics": [t for t in topics if t not in partitions],
+                        "partitions": rows,
+                        "lag": sum(r["lag"] for r in rows),
+                    }
+                )
+            return out
+        finally:
+            await offsets.stop()
 
 
 def stream_of(index: str) -> str:

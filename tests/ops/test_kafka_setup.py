@@ -10,6 +10,7 @@ reported them as created with 6.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from pathlib import Path
@@ -84,3 +85,16 @@ def test_replication_settings_that_cannot_work_are_config_errors(tmp_path: Path)
     assert result.returncode == 2
     assert result.stderr.strip() == ("logfleet: topic_min_insync_replicas (3) must be between 1 and "
                                      "topic_replication_factor (2)")
+
+
+async def test_status_reports_missing_topics_without_creating_them(stack: Settings) -> None:
+    from logfleet.ops import status
+
+    settings = fresh(stack)
+    lag = await status.consumer_lag(settings)
+    assert lag["ok"], lag
+    assert [s["missing_topics"] for s in lag["stages"]] == [
+        [settings.topic_raw], [settings.topic_events, settings.topic_dlq]]
+    await asyncio.sleep(3)  # a broker creates an asked-for topic in the background, a moment later
+    async with kafka.admin(settings) as client:
+        assert await kafka.describe(client, kafka.pipeline_topics(settings)) == {}  # nothing auto-created
