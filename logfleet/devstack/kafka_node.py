@@ -18,7 +18,6 @@ import dataclasses
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import orjson
 
 from logfleet.core.errors import StackError
 from logfleet.devstack import processes
+from logfleet.devstack.ports import answers
 
 MAVEN_PROJECT = Path(__file__).resolve().parents[2] / "stack" / "kafka"
 CONTROLLER_ID = 100  # the dedicated controller's node id; brokers are 1..N
@@ -35,6 +35,7 @@ CONTROLLER_HEAP = ("-Xms64m", "-Xmx192m")
 JVM_OPTIONS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
                "-XX:+ExplicitGCInvokesConcurrent", "-Djava.awt.headless=true")
 START_TIMEOUT_S = 60.0
+STARTED = "Kafka Server started"  # what a node logs once it serves
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,32 +235,25 @@ def format_storage(node: Node, cluster_id: str, scram_users: dict[str, str] | No
     run_tool("kafka.tools.StorageTool", args, f"formatting Kafka node {node.node_id}")
 
 
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def start(node: Node, wait: bool = True) -> int:
-    """Start a formatted node detached (it outlives the caller); waits until it has started.
-    Returns its pid; raises :class:`StackError` with its log's tail when it does not come up."""
-    lib = resolve()
+def _launch(node: Node) -> tuple[subprocess.Popen[bytes], int]:
+    """Spawn a formatted node detached (it outlives the caller); returns the process and how often
+    its log already says it started (a restarted node appends to the log of its earlier runs)."""
     log = node.folder / "kafka.log"
-    started_lines = log.read_text(errors="replace").count("Kafka Server started") if log.exists() else 0
+    before = log.read_text(errors="replace").count(STARTED) if log.exists() else 0
     heap = BROKER_HEAP if node.is_broker else CONTROLLER_HEAP
-    argv = [java(), *heap, *JVM_OPTIONS, "-cp", f"{lib}/*",
+    argv = [java(), *heap, *JVM_OPTIONS, "-cp", f"{resolve()}/*",
             *_log_config(), "kafka.Kafka", str(node.folder / "server.properties")]
-    proc = processes.spawn_detached(argv, log)
-    if not wait:
-        return proc.pid
-    port = node.port if node.is_broker else node.controller_port
+    return processes.spawn_detached(argv, log), before
+
+
+def _await(node: Node, proc: subprocess.Popen[bytes], before: int) -> None:
+    """Wait until the node logged its start once more and answers on its port; a node that exits or
+    does not come up within START_TIMEOUT_S is stopped, and StackError carries its log's tail."""
+    log = node.folder / "kafka.log"
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and proc.poll() is None:
-        text = log.read_text(errors="replace")
-        if text.count("Kafka Server started") > started_lines and port and _answers(port):
-            return proc.pid
+        if log.read_text(errors="replace").count(STARTED) > before and answers(node.address):
+            return
         time.sleep(0.1)
     if proc.poll() is None:
         processes.stop(proc.pid, node.folder)
@@ -269,16 +263,12 @@ def start(node: Node, wait: bool = True) -> int:
     raise StackError(f"Kafka node {node.node_id} exited with code {proc.returncode}: {processes.log_tail(log)}")
 
 
-def wait_started(node: Node, pid: int) -> None:
-    """Wait for a node started with ``wait=False`` to answer on its port."""
-    port = node.port if node.is_broker else node.controller_port
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and processes.is_alive(pid):
-        log = (node.folder / "kafka.log").read_text(errors="replace")
-        if port and _answers(port) and "Kafka Server started" in log:
-            return
-        time.sleep(0.1)
-    raise StackError(f"Kafka node {node.node_id} did not start: {processes.log_tail(node.folder / 'kafka.log')}")
+def start(node: Node) -> int:
+    """Start a formatted node and wait until it has started; returns its pid, raises
+    :class:`StackError` with its log's tail when it does not come up."""
+    proc, before = _launch(node)
+    _await(node, proc, before)
+    return proc.pid
 
 
 def start_cluster(nodes: list[Node], extra: dict[str, str] | None = None,
@@ -290,15 +280,15 @@ def start_cluster(nodes: list[Node], extra: dict[str, str] | None = None,
         if not (node.folder / "data" / "meta.properties").exists():
             write(node, nodes, extra)
             format_storage(node, cluster_id, scram_users)
-    pids = {node.node_id: start(node, wait=False) for node in nodes}
+    launched = [(node, *_launch(node)) for node in nodes]
     try:
-        for node in nodes:
-            wait_started(node, pids[node.node_id])
+        for node, proc, before in launched:
+            _await(node, proc, before)
     except StackError:
-        for node in nodes:
-            stop(pids[node.node_id], node)
+        for node, proc, _ in launched:
+            stop(proc.pid, node)
         raise
-    return pids
+    return {node.node_id: proc.pid for node, proc, _ in launched}
 
 
 def is_running(pid: int | None, node: Node) -> bool:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import socket
 from pathlib import Path
 from typing import Any
 
 from logfleet.core.errors import StackError
 from logfleet.devstack import kafka_node
-from logfleet.devstack.ports import free_ports
+from logfleet.devstack.ports import answers, free_ports
 
 
 @dataclasses.dataclass
@@ -96,17 +95,8 @@ def status(cluster: KafkaCluster | None, bootstrap: str) -> dict[str, Any]:
     """What ``stack status`` shows of Kafka: the address, whether it answers, and every node."""
     running = cluster.running() if cluster else {}
     nodes = [{"node_id": node.node_id, "roles": node.roles, "address": node.address,
-              "pid": running.get(node.node_id), "answers": _answers(node.address)}
+              "pid": running.get(node.node_id), "answers": answers(node.address)}
              for node in (cluster.nodes if cluster else [])]
     first = bootstrap.split(",")[0]
-    return {"address": bootstrap, "answers": _answers(first), "pid": next(iter(running.values()), None),
+    return {"address": bootstrap, "answers": answers(first), "pid": next(iter(running.values()), None),
             "nodes": nodes}
-
-
-def _answers(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
-            return True
-    except (OSError, ValueError):
-        return False

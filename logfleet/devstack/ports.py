@@ -1,4 +1,5 @@
-"""TCP ports on 127.0.0.1 for the local stack's servers: a free one, or whether a wanted one is free."""
+"""TCP ports on 127.0.0.1 for the local stack's servers: a free one, whether a wanted one is free, and
+whether a server answers on one."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ def free_ports(count: int, first: int | None = None) -> list[int]:
         if port not in ports:
             ports.append(port)
     return ports
+
+
+def answers(address: str) -> bool:
+    """Whether something accepts a TCP connection at ``host:port`` (``127.0.0.1`` when no host)."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False

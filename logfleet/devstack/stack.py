@@ -34,7 +34,7 @@ from logfleet.core.errors import StackError
 from logfleet.devstack import kafka_stack, processes, search_stack
 from logfleet.devstack.busybox_image import IMAGE, ensure_image
 from logfleet.devstack.kafka_stack import KafkaCluster
-from logfleet.devstack.ports import free_port, port_free
+from logfleet.devstack.ports import free_ports
 
 SYSTEM_DOCKER = "unix:///var/run/docker.sock"
 DOCKERD = "/usr/sbin/dockerd"
@@ -144,13 +144,6 @@ def _start_dockerd(stack_dir: Path) -> tuple[str, int, str]:
     raise StackError(f"dockerd exited with overlay2 and with vfs: {processes.log_tail(log)}")
 
 
-def _pick_es_port(es_port: int | None, taken: set[int]) -> int:
-    es = es_port or DEFAULT_ES_PORT
-    while es in taken or not port_free(es):
-        es = free_port()
-    return es
-
-
 def _up_docker(rec: StackRecord, old: StackRecord, private_docker: bool) -> None:
     docker_dir = rec.stack_dir / "docker"
     dockerd = old.started.get("dockerd")
@@ -215,8 +208,7 @@ def _up_search(rec: StackRecord, old: StackRecord, engine: str, es_port: int | N
         rec.reused.append(f"{engine} (pid {pid}) at {rec.es_url}")
         return
     search_stack.stop(engine, pid, rec.stack_dir)  # ours, but it does not answer
-    taken = {node.port or node.controller_port or 0 for node in rec.kafka.nodes} if rec.kafka else set()
-    port = _pick_es_port(es_port, taken)
+    port = free_ports(1, es_port or DEFAULT_ES_PORT)[0]  # Kafka's ports are bound by now: never picked
     rec.es_url = f"http://127.0.0.1:{port}"
     rec.started[key], said = search_stack.start(engine, rec.stack_dir, port)
     rec.started_now.append(said)
