@@ -34,6 +34,7 @@ from indexer.daemon import Indexer
 from logfleet.clients import kafka
 from logfleet.core.config import Settings
 from logfleet.devstack import kafka_node
+from logfleet.devstack.bench.procstat import rss_mb
 from logfleet.devstack.ports import free_port
 from logfleet.ops import status
 from processor.daemon import Processor
@@ -147,15 +148,6 @@ async def in_sync(settings: Settings) -> bool:
     return len(states) == 3 and all(not s.under_replicated and not s.offline for s in states.values())
 
 
-def rss_mb() -> float:
-    """This process's resident memory (the shipper, processor and indexer run in it)."""
-    with open(f"/proc/{os.getpid()}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @pytest.mark.timeout(420)
 async def test_the_leading_broker_killed_mid_burst_loses_and_duplicates_nothing(
     cluster_settings: Settings, cluster: Cluster
@@ -185,14 +177,14 @@ async def test_two_of_three_brokers_stopped_acknowledge_nothing_and_lose_nothing
     async with running(Shipper(settings), Processor(settings), Indexer(settings)):
         container = start_container(settings, burst(lines, 500, 0.5))  # about 30 s of writing
         assert await wait_for(lambda: raw_partition_leaders(settings), within=30, interval=0.2)
-        baseline = rss_mb()
+        baseline = rss_mb(os.getpid())
         await asyncio.gather(asyncio.to_thread(cluster.stop, 2), asyncio.to_thread(cluster.stop, 3))
         await asyncio.sleep(5)  # what was in flight when the brokers stopped settles
         before = checkpoints.read_bytes()
         peak = baseline
         for _ in range(25):
             await asyncio.sleep(1)
-            peak = max(peak, rss_mb())
+            peak = max(peak, rss_mb(os.getpid()))
         during = checkpoints.read_bytes()
         await asyncio.to_thread(cluster.start, 2)
         await asyncio.to_thread(container.wait, timeout=120)
