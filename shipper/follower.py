@@ -11,6 +11,7 @@ container's end. In-flight records are bounded, so a slow or absent Kafka pauses
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -33,23 +34,33 @@ RESUME_SKEW_NS = 100_000_000  # stdout/stderr timestamps are out of order by mic
 class _Batch:
     """Lines waiting to be sent as one record, and the checkpoint key of the last one."""
 
-    __slots__ = ("lines", "position", "size")
+    __slots__ = ("lines", "position", "since", "size")
 
     def __init__(self, position: tuple[int, int] | None) -> None:
         self.lines: list[Line] = []
         self.size = 0
         self.position = position
+        self.since = 0.0  # when the oldest line in hand was added (time.monotonic)
 
     def extend(self, released: tuple[list[Line], tuple[int, int] | None]) -> None:
         lines, last_key = released
         if last_key is None:
             return
+        if lines and not self.lines:
+            self.since = time.monotonic()
         self.lines.extend(lines)
         self.size += sum(len(line[3]) for line in lines) + 64 * len(lines)
         self.position = last_key
 
     def full(self, settings: Settings) -> bool:
         return len(self.lines) >= settings.batch_lines or self.size >= settings.batch_bytes
+
+    def wait_s(self, flush_interval_s: float) -> float:
+        """How long to wait for more lines: until the oldest line in hand has waited ``flush_interval_s``
+        (a steady writer never leaves the stream idle that long), or that long when nothing is in hand."""
+        if not self.lines:
+            return flush_interval_s
+        return max(0.0, self.since + flush_interval_s - time.monotonic())
 
     def take(self) -> tuple[list[Line], tuple[int, int] | None]:
         lines, self.lines, self.size = self.lines, [], 0
@@ -143,7 +154,7 @@ class Follower:
         async with self.docker.logs(self.container_id, follow=follow, since=skip.since) as stream:
             while True:
                 try:
-                    async with asyncio.timeout(self.settings.flush_interval_s):
+                    async with asyncio.timeout(batch.wait_s(self.settings.flush_interval_s)):
                         chunk = await stream.readany()
                 except TimeoutError:
                     batch.extend(joiner.expired())
@@ -165,7 +176,7 @@ class Follower:
                     batch.extend(joiner.expired())
                 else:
                     batch.extend(joiner.flush())
-                if batch.full(self.settings) or not chunk:
+                if batch.full(self.settings) or not chunk or batch.wait_s(self.settings.flush_interval_s) == 0:
                     await self._send(meta_json, batch)
                 if not chunk:
                     return batch.position

@@ -153,3 +153,26 @@ async def test_java_and_python_traces_from_the_corpora_arrive_as_one_record_each
         lines = await _wait_lines(settings, container.id, len(expected))
     assert [line[3] for line in lines] == expected
     assert all(line[2] == "stderr" for line in lines)
+
+
+async def test_a_steady_writer_is_shipped_within_the_flush_interval_not_when_its_batch_is_full(
+    pipeline_settings: Settings,
+) -> None:
+    # A line every 50 ms never leaves the stream idle for flush_interval_s (0.2 s): each batch must
+    # still go once its oldest line has waited that long, not when 1,000 lines fill it (50 s here).
+    settings = pipeline_settings
+    script = "i=0; while [ $i -lt 120 ]; do echo line $i; usleep 50000; i=$((i+1)); done"
+    async with running(Shipper(settings)):
+        await asyncio.sleep(1.0)
+        container = start_container(settings, script)
+        await asyncio.to_thread(container.wait, timeout=60)  # the shipper runs in this loop meanwhile
+        await _wait_lines(settings, container.id, 120)
+    ages, lines = [], 0
+    for record in await read_topic(settings, settings.topic_raw):
+        raw = decode_raw(record.value)
+        if raw["container"]["id"] == container.id:
+            ages.append(record.timestamp / 1e3 - raw["lines"][0][0] / 1e9)  # sent (CreateTime) - its first line
+            lines += len(raw["lines"])
+    assert lines == 120
+    assert len(ages) >= 10, f"{len(ages)} records for 6 s of lines"
+    assert max(ages) < 2.0, f"a batch waited {max(ages):.1f} s"
