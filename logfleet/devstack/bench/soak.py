@@ -6,7 +6,8 @@ of its document). The shipper, the processor and the indexer run as separate ``l
 processes against the stack in the environment, on fresh topics, groups and namespace. One more
 container writes a probe line every second; the bench polls Elasticsearch for the probes and takes,
 for each, the time it became searchable minus its Docker timestamp: that is the end-to-end lag, whose
-p50 and p99 are reported (the poll interval bounds the error). The resident memory of each process is
+p50 and p99 are reported (probes are polled every 0.1 s by a task of their own, so the poll interval
+and one search's round trip bound the error; the lag is never understated). The resident memory of each process is
 sampled every few seconds (start, max, end and least-squares slope). When the writers are done the
 bench waits for the pipeline to drain and counts, per container, lines written against documents in
 Elasticsearch; the indexer's 409s count what was sent twice and caught by the deterministic ids.
@@ -42,7 +43,8 @@ DATASET = "soak"
 PROBE_DATASET = "soakprobe"  # a small index of its own: the stand-in scans an index for every query
 COUNT_EVERY_S = 2.0
 TICK_S = 0.5
-POLL_S = 0.25
+POLL_S = 0.25  # the watch loop: RSS, the writers' state, the drain count
+PROBE_POLL_S = 0.1  # probes are asked for on their own, so a probe's lag is overstated by at most this
 RSS_EVERY_S = 5.0
 STALL_S = 120.0  # drain ends when the count has not moved for this long
 STAGES = {  # what each part had done when the writers finished: where a backlog sits
@@ -217,41 +219,61 @@ async def _watch(
 ) -> dict[str, float]:
     """Poll probes and RSS while the writers write, then wait for the drain; returns timings."""
     async with search.connect(run.settings) as client:
-        next_rss = next_status = next_count = 0.0
-        writing_s = drain_s = 0.0
-        writers_done = False
-        last_count, last_change = -1, time.monotonic()
-        while True:
-            now = time.monotonic()
-            if now >= next_rss:
-                _sample_rss(run, start)
-                next_rss = now + RSS_EVERY_S
-            with contextlib.suppress(Unreachable):  # a loaded stand-in can take over a minute to answer
-                await _poll_probes(client, run)
-            dead = [part for part, proc in run.procs.items() if proc.poll() is not None]
-            if dead:
-                tail = (run.work_dir / f"{run.tag}-{dead[0]}.log").read_text(errors="replace")[-2000:]
-                raise LogfleetError(f"{', '.join(dead)} exited during the soak; {dead[0]} said:\n{tail}")
-            if not writers_done and now - start >= duration_s and now >= next_status:
-                next_status = now + 2.0
-                states = await asyncio.to_thread(lambda: [_status(c) for c in containers])
-                if all(state == "exited" for state in states):
-                    writers_done, writing_s = True, now - start
-                    last_change = now
-                    run.at_writers_end = {key: scrape(run.ports[part], name) for key, (part, name) in STAGES.items()}
-            elif writers_done and now >= next_count:
-                next_count = now + COUNT_EVERY_S
-                count = last_count
-                with contextlib.suppress(Unreachable):
-                    count = await _count(client, index)
-                if count != last_count:
-                    last_count, last_change = count, now
-                if count >= expected or now - last_change > STALL_S or now - start - writing_s > max_drain_s:
-                    drain_s = now - start - writing_s
-                    break
-            await asyncio.sleep(POLL_S)
-        await asyncio.sleep(2 * run.settings.bulk_interval_s)  # a late duplicate would land by now
-        return {"writing_s": writing_s, "drain_s": drain_s}
+        probing = asyncio.create_task(_probe_loop(client, run))
+        try:
+            return await _watch_loop(client, run, containers, index, expected, start, duration_s, max_drain_s)
+        finally:
+            probing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probing
+
+
+async def _probe_loop(client: Any, run: _Run) -> None:
+    """Poll the probes every PROBE_POLL_S until cancelled."""
+    while True:
+        with contextlib.suppress(Unreachable):  # a loaded stand-in can take over a minute to answer
+            await _poll_probes(client, run)
+        await asyncio.sleep(PROBE_POLL_S)
+
+
+async def _watch_loop(
+    client: Any, run: _Run, containers: list[Any], index: str, expected: int, start: float, duration_s: float,
+    max_drain_s: float,
+) -> dict[str, float]:
+    """Sample RSS, notice the writers' end, then wait for the drain; returns timings."""
+    next_rss = next_status = next_count = 0.0
+    writing_s = drain_s = 0.0
+    writers_done = False
+    last_count, last_change = -1, time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now >= next_rss:
+            _sample_rss(run, start)
+            next_rss = now + RSS_EVERY_S
+        dead = [part for part, proc in run.procs.items() if proc.poll() is not None]
+        if dead:
+            tail = (run.work_dir / f"{run.tag}-{dead[0]}.log").read_text(errors="replace")[-2000:]
+            raise LogfleetError(f"{', '.join(dead)} exited during the soak; {dead[0]} said:\n{tail}")
+        if not writers_done and now - start >= duration_s and now >= next_status:
+            next_status = now + 2.0
+            states = await asyncio.to_thread(lambda: [_status(c) for c in containers])
+            if all(state == "exited" for state in states):
+                writers_done, writing_s = True, now - start
+                last_change = now
+                run.at_writers_end = {key: scrape(run.ports[part], name) for key, (part, name) in STAGES.items()}
+        elif writers_done and now >= next_count:
+            next_count = now + COUNT_EVERY_S
+            count = last_count
+            with contextlib.suppress(Unreachable):
+                count = await _count(client, index)
+            if count != last_count:
+                last_count, last_change = count, now
+            if count >= expected or now - last_change > STALL_S or now - start - writing_s > max_drain_s:
+                drain_s = now - start - writing_s
+                break
+        await asyncio.sleep(POLL_S)
+    await asyncio.sleep(2 * run.settings.bulk_interval_s)  # a late duplicate would land by now
+    return {"writing_s": writing_s, "drain_s": drain_s}
 
 
 def _status(container: Any) -> str:
@@ -334,7 +356,7 @@ def bench_soak(
             "p50": round(percentile(lags, 50), 3),
             "p99": round(percentile(lags, 99), 3),
             "max": round(max(lags), 3) if lags else math.nan,
-            "poll_interval_s": POLL_S,
+            "poll_interval_s": PROBE_POLL_S,
             "target_p99": 2.0,
         },
         "rss": {part: rss_summary(samples) for part, samples in run.rss.items()},
