@@ -93,6 +93,15 @@ def test_formats(value: str | int | float, expected: int) -> None:
         "2026-12-03T05:54:01.\uff11\uff12\uff13Z",  # fullwidth digits
         "\uff12\uff10\uff12\uff16-12-03T05:54:01Z",
         "32/Dec/2026:05:54:01 +0000",
+        "29/Feb/2026:05:54:01 +0000",
+        "03/Dek/2026:05:54:01 +0000",
+        "03/Dec/2026:24:00:00 +0000",
+        "03/Dec/2026:05:54:60 +0000",
+        "03/Dec/2026:05:54:01 +2500",
+        "03/Dec/2026:05:54:01 *0000",
+        "03/Dec/2026 05:54:01 +0000",
+        "03/Dec/2026:05-54:01 +0000",
+        "03/Dec/2026:05:54:0\uff11 +0000",
         "Feb 30 05:54:01",
         "13-03 05:54:01.123",
         "Dec  3 05:54",
@@ -107,6 +116,20 @@ def test_formats(value: str | int | float, expected: int) -> None:
 def test_what_is_not_a_time(value: object) -> None:
     assert stated_time_ns(value, DOCKER) is None  # type: ignore[arg-type]
     assert stated_time_ns(value, DOCKER) is None  # type: ignore[arg-type]
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2262, 1, 1)),
+    st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+)
+def test_access_log_times_to_the_second(moment: datetime, offset_minutes: int) -> None:
+    """The access log form is read by position, its day once per day: the same as datetime reads it."""
+    zone = timezone(timedelta(minutes=offset_minutes))
+    local = moment.replace(microsecond=0, tzinfo=zone)
+    written = local.strftime("%d/%b/%Y:%H:%M:%S %z")
+    expected = calendar.timegm(local.utctimetuple()) * NS
+    assert stated_time_ns(written, DOCKER) == expected
+    assert stated_time_ns(written, DOCKER) == expected  # the day from the cache
 
 
 DATE_NANOS_END = 2**63 - 1  # 2262-04-11T23:47:16.854775807Z, the last instant Elasticsearch's date_nanos holds
