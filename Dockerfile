@@ -11,10 +11,14 @@ FROM python:3.11.10-slim-bookworm AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# A C compiler for mypyc, which compiles the processor's per-line modules (setup.py).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/logfleet/venv
 WORKDIR /src
 # The metadata first, so the dependency layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY logfleet ./logfleet
 COPY shipper ./shipper
 COPY processor ./processor

@@ -2,8 +2,8 @@
 # Install what logfleet needs on a Debian bookworm machine, as root: Debian's docker.io and static
 # busybox (for the local stack's test image), Java 17 and Maven (the local stack's Apache Kafka and
 # OpenSearch run from their own jars on Maven Central), then a virtualenv in .venv with logfleet and
-# its test extras, and those jars resolved once into ~/.cache/logfleet. Safe to run again: it
-# installs only what is missing.
+# its test extras (the processor's per-line modules compiled with mypyc), and those jars resolved once
+# into ~/.cache/logfleet. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,13 @@ java_ok() { command -v java >/dev/null 2>&1 && java -version 2>&1 | grep -Eq 've
 java_ok || need+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+# the processor's per-line modules are compiled with mypyc at install (setup.py): a C compiler and
+# Python's headers (LOGFLEET_PURE_PYTHON=1 installs them as plain Python instead)
+if [ "${LOGFLEET_PURE_PYTHON:-}" != "1" ]; then
+    command -v gcc >/dev/null 2>&1 || need+=(gcc)
+    python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
+        >/dev/null 2>&1 || need+=(python3-dev)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing Debian packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
