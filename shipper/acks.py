@@ -48,7 +48,9 @@ class AckLedger:
         self.stats = stats
         self.limit = limit
         self.failure: BaseException | None = None
-        self._in_flight: collections.deque[tuple[asyncio.Future[Any], tuple[int, int], int]] = collections.deque()
+        self._in_flight: collections.deque[tuple[asyncio.Future[Any], tuple[int, int] | None, int]] = (
+            collections.deque()
+        )
         self._room = asyncio.Event()
         self._room.set()
 
@@ -68,8 +70,9 @@ class AckLedger:
             await self._room.wait()
             self.check()
 
-    def add(self, future: asyncio.Future[Any], position: tuple[int, int], lines: int) -> None:
-        """Track a sent record whose last line is at ``position`` (timestamp ns, ordinal)."""
+    def add(self, future: asyncio.Future[Any], position: tuple[int, int] | None, lines: int) -> None:
+        """Track a sent record that allows the checkpoint ``position`` (timestamp ns, ordinal; None
+        when the joiner still holds a record from before its lines, see ``shipper/multiline.py``)."""
         self._in_flight.append((future, position, lines))
         self.stats.in_flight += 1
         future.add_done_callback(self.settle)
@@ -87,7 +90,8 @@ class AckLedger:
                 self.stats.in_flight -= len(self._in_flight)
                 self._in_flight.clear()
                 break
-            self.checkpoints.advance(self.container_id, position)
+            if position is not None:
+                self.checkpoints.advance(self.container_id, position)
             self.stats.lines_acked += count
         self._room.set()
 

@@ -43,14 +43,14 @@ class _Batch:
         self.since = 0.0  # when the oldest line in hand was added (time.monotonic)
 
     def extend(self, released: tuple[list[Line], tuple[int, int] | None]) -> None:
-        lines, last_key = released
-        if last_key is None:
-            return
+        """Add released lines; the batch's checkpoint moves to their key, if they allow one."""
+        lines, key = released
         if lines and not self.lines:
             self.since = time.monotonic()
         self.lines.extend(lines)
         self.size += sum(len(line[3]) for line in lines) + 64 * len(lines)
-        self.position = last_key
+        if key is not None:
+            self.position = key
 
     def full(self, settings: Settings) -> bool:
         return len(self.lines) >= settings.batch_lines or self.size >= settings.batch_bytes
@@ -200,7 +200,6 @@ class Follower:
         lines, position = batch.take()
         value = encode_raw(self.settings.host_name, meta_json, lines)
         future = await self.producer.send(self.settings.topic_raw, value=value, key=self.container_id.encode())
-        assert position is not None
         self.acks.add(future, position, len(lines))
         self.stats.records_sent += 1
         self.stats.lines_read += len(lines)

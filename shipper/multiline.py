@@ -46,8 +46,10 @@ a line matching it starts a record and every other line continues the current on
 Only lines that may start a record are held, so ordinary lines pass straight through; a held record
 is released when a line arrives that does not continue it, or ``flush_s`` after its last line, so the
 last record of a burst is not kept waiting. A joined record keeps the timestamp and ordinal of its
-first line (its identity) and reports the key of its last line, which is what the shipper
-checkpoints so a resume does not split the record again.
+first line (its identity). What the joiner releases comes with the key the shipper may checkpoint:
+the last line seen when nothing is held (so a resume does not split a record again), else the line
+before the first record still held (so a resume never skips it, though the other stream's later
+lines went out; those are sent again after a restart, and their event ids make that harmless).
 """
 
 from __future__ import annotations
@@ -174,15 +176,15 @@ def _kind(text: str) -> tuple[str, str] | None:
 
 
 class _Pending:
-    __slots__ = ("kind", "last_key", "line", "parts", "state", "tentative", "touched")
+    __slots__ = ("before", "kind", "line", "parts", "state", "tentative", "touched")
 
-    def __init__(self, kind: str, state: str, line: Line) -> None:
+    def __init__(self, kind: str, state: str, line: Line, before: Key | None) -> None:
+        self.before = before  # the line before this record's first, in stream order: the checkpoint's limit
         self.kind = kind
         self.state = state
         self.line = line
         self.parts = [line[3]]
         self.tentative: list[Line] = []
-        self.last_key: Key = (line[0], line[1])
         self.touched = time.monotonic()
 
 
@@ -267,7 +269,8 @@ class Joiner:
         self.enabled = enabled
         self.custom = re.compile(start_pattern) if start_pattern else None
         self.flush_s = flush_s
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, _Pending] = {}  # by stream, in the order the records began
+        self._seen: Key | None = None  # the key of the last line fed, in stream order
 
     @classmethod
     def for_labels(cls, labels: dict[str, str], flush_s: float = 1.0) -> Joiner:
@@ -284,7 +287,7 @@ class Joiner:
         return self.custom is not None or any(trigger in chunk for trigger in _TRIGGERS)
 
     def feed(self, lines: list[Line], may_start: bool = True) -> Released:
-        """Lines in, records out, with the key of the last line of the last record (None if none).
+        """Lines in, records out, with the checkpoint key they allow (None: no further than before).
 
         ``may_start=False`` (from :meth:`may_start`) promises that none of the lines starts a trace,
         which lets ordinary traffic through without a look at each line.
@@ -293,10 +296,11 @@ class Joiner:
             return [], None
         if not self.enabled or (not may_start and not self._pending):
             last = lines[-1]
-            return lines, (last[0], last[1])
+            self._seen = (last[0], last[1])
+            return lines, self._seen
         out: list[Line] = []
-        last_key: Key | None = None
         for line in lines:
+            before, self._seen = self._seen, (line[0], line[1])
             pending = self._pending.get(line[2])
             if pending is not None:
                 verdict = self._continues(pending, line[3])
@@ -305,50 +309,57 @@ class Joiner:
                         pending.parts.append(held[3])
                     pending.tentative.clear()
                     pending.parts.append(line[3])
-                    pending.last_key = (line[0], line[1])
                     pending.touched = time.monotonic()
                     if len(pending.parts) >= MAX_JOINED_LINES:
-                        last_key = self._release(line[2], out)
+                        self._release(line[2], out)
                     continue
                 if verdict == TENTATIVE and len(pending.tentative) < MAX_TENTATIVE:
                     pending.tentative.append(line)
                     pending.touched = time.monotonic()
                     continue
-                last_key = self._release(line[2], out)
-            if self._hold(line) is None:
+                self._release(line[2], out)
+            if self._hold(line, before) is None:
                 out.append(line)
-                last_key = (line[0], line[1])
-        return out, last_key
+        return out, self._safe_key(out)
 
     def expired(self, now: float | None = None) -> Released:
         """Release records whose last line is older than ``flush_s``."""
         now = time.monotonic() if now is None else now
         out: list[Line] = []
-        last_key: Key | None = None
         for stream in [s for s, p in self._pending.items() if now - p.touched >= self.flush_s]:
-            last_key = self._release(stream, out)
-        return out, last_key
+            self._release(stream, out)
+        return out, self._safe_key(out)
 
     def flush(self) -> Released:
         """Release everything held (end of stream)."""
         out: list[Line] = []
-        last_key: Key | None = None
         for stream in list(self._pending):
-            last_key = self._release(stream, out)
-        return out, last_key
+            self._release(stream, out)
+        return out, self._safe_key(out)
 
-    def _hold(self, line: Line) -> _Pending | None:
-        """Start holding ``line`` if it may start a record (a trace or a header), else return None."""
+    def _safe_key(self, out: list[Line]) -> Key | None:
+        """The checkpoint for what was released: the last line seen when nothing is held, else the line
+        before the first held record (None: no further than before), so that a restart never skips a
+        record still held here while the other stream's later lines went out."""
+        if not out:
+            return None
+        if self._pending:
+            return next(iter(self._pending.values())).before  # held records in the order they began
+        return self._seen
+
+    def _hold(self, line: Line, before: Key | None) -> _Pending | None:
+        """Start holding ``line`` if it may start a record (a trace or a header), else return None;
+        ``before`` is the key of the line before it in stream order."""
         text = line[3]
         if self.custom is not None:
             if not self.custom.search(text):
                 return None
-            pending = self._pending[line[2]] = _Pending("custom", "", line)
+            pending = self._pending[line[2]] = _Pending("custom", "", line, before)
             return pending
         kind = _kind(text)
         if kind is None:
             return None
-        pending = self._pending[line[2]] = _Pending(kind[0], kind[1], line)
+        pending = self._pending[line[2]] = _Pending(kind[0], kind[1], line, before)
         return pending
 
     def _continues(self, pending: _Pending, text: str) -> int:
@@ -394,14 +405,10 @@ class Joiner:
             return COMMIT
         return NO
 
-    def _release(self, stream: str, out: list[Line]) -> Key:
+    def _release(self, stream: str, out: list[Line]) -> None:
         pending = self._pending.pop(stream)
         line = pending.line
         if len(pending.parts) > 1:
             line = [line[0], line[1], line[2], "\n".join(pending.parts), [*line[4], "multiline"]]
         out.append(line)
-        key = pending.last_key
-        for held in pending.tentative:
-            out.append(held)
-            key = (held[0], held[1])
-        return key
+        out.extend(pending.tentative)

@@ -20,9 +20,10 @@ import pytest
 
 from indexer.daemon import Indexer
 from logfleet.core.config import Settings
+from logfleet.core.model import decode_raw
 from processor.daemon import Processor
 from shipper.acks import MAX_IN_FLIGHT
-from tests.support import docs_reach, raw_line_numbers, running, spawn_cli, start_container, wait_for
+from tests.support import docs_reach, raw_line_numbers, read_topic, running, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
@@ -112,3 +113,51 @@ async def test_lines_sent_again_after_kill_9_never_become_second_documents(
 async def _indexed_all(indexer: Indexer, items: int) -> bool:
     stats = indexer.writer.stats if indexer.writer else None
     return stats is not None and stats.created + stats.duplicates >= items
+
+
+async def _raw_texts(settings: Settings, container_id: str) -> list[str]:
+    texts: list[str] = []
+    for record in await read_topic(settings, settings.topic_raw):
+        raw = decode_raw(record.value)
+        if raw["container"]["id"] == container_id:
+            texts.extend(line[3] for line in raw["lines"])
+    return texts
+
+
+@pytest.mark.timeout(300)
+async def test_kill_9_while_stderr_holds_a_header_resumes_before_it(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    # The joiner holds stderr's "ERROR ...:" for the trace that may follow while stdout goes on and is
+    # sent. The checkpoint must stay before the header: a shipper killed then, and started again,
+    # must still ship it (before the fix the checkpoint followed stdout, and the header was skipped).
+    settings = pipeline_settings
+    header = "ERROR request failed:"
+    script = (
+        f"echo starting; echo '{header}' >&2; "
+        "i=0; while [ $i -lt 40 ]; do echo served $i; usleep 50000; i=$((i+1)); done; sleep 300"
+    )
+    container = start_container(settings, script)
+    log_path = tmp_path / "shipper.log"
+    shipper = spawn_cli(settings, "shipper", "run", log_path=log_path, LOGFLEET_MULTILINE_FLUSH_S="120")
+    try:
+        async def all_served() -> bool:
+            return sum(text.startswith("served ") for text in await _raw_texts(settings, container.id)) >= 40
+
+        assert await wait_for(all_served, within=60), log_path.read_text()[-2000:]
+        await asyncio.sleep(1.5)  # the checkpoint file is written every 0.25 s
+        assert header not in await _raw_texts(settings, container.id)  # still held when the shipper dies
+        shipper.send_signal(signal.SIGKILL)
+        shipper.wait()
+        shipper = spawn_cli(settings, "shipper", "run", log_path=log_path, LOGFLEET_MULTILINE_FLUSH_S="1")
+
+        async def header_shipped() -> bool:
+            return header in await _raw_texts(settings, container.id)
+
+        assert await wait_for(header_shipped, within=60), "the held header was skipped after the restart"
+    finally:
+        shipper.send_signal(signal.SIGTERM)
+        shipper.wait(timeout=30)
+        container.remove(force=True)
+    texts = await _raw_texts(settings, container.id)
+    assert {f"served {i}" for i in range(40)} | {"starting", header} <= set(texts)

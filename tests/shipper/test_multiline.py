@@ -5,6 +5,7 @@ files in ``golden/`` (see ``golden/SOURCES.md``) and the rules one by one."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,30 @@ def test_ordinary_lines_are_not_held_and_streams_do_not_mix() -> None:
         'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: x',
         "after",
     ]
+
+
+def test_the_checkpoint_key_never_passes_a_record_still_held_on_the_other_stream() -> None:
+    # A shipper killed while stderr's trace is held must resume before it, though stdout went on.
+    joiner = Joiner()
+    out, key = joiner.feed([[1, 0, "stdout", "starting", []], [2, 0, "stderr", "Traceback (most recent call last):", []]])
+    assert [r[3] for r in out] == ["starting"] and key == (1, 0)  # the line before the held header
+    out, key = joiner.feed([[3, 0, "stdout", "still serving", []], [4, 0, "stdout", "and more", []]])
+    assert [r[3] for r in out] == ["still serving", "and more"] and key == (1, 0)  # sent, not checkpointed
+    out, key = joiner.feed([[5, 0, "stderr", '  File "x.py", line 1', []], [6, 0, "stderr", "ValueError: x", []]])
+    assert out == [] and key is None
+    out, key = joiner.feed([[7, 0, "stderr", "after", []]])
+    assert [r[3] for r in out] == [
+        'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: x',
+        "after",
+    ] and key == (7, 0)  # nothing held any more: the last line seen
+
+
+def test_a_record_held_from_the_first_line_allows_no_checkpoint_until_it_is_released() -> None:
+    joiner = Joiner(flush_s=0.5)
+    out, key = joiner.feed([[1, 0, "stderr", "panic: boom", []], [2, 0, "stdout", "unrelated", []]])
+    assert [r[3] for r in out] == ["unrelated"] and key is None
+    out, key = joiner.expired(now=time.monotonic() + 1.0)
+    assert [r[3] for r in out] == ["panic: boom"] and key == (2, 0)
 
 
 def test_a_held_record_is_released_after_the_flush_timeout() -> None:
