@@ -123,6 +123,18 @@ async def docs_reach(settings: Settings, want: int, container_name: str = "") ->
     return count if count >= want else 0
 
 
+async def raw_lines(settings: Settings, container_id: str) -> list[list[Any]]:
+    """Every line of one container in the raw topic, in the order of its records."""
+    from logfleet.core.model import decode_raw
+
+    out: list[list[Any]] = []
+    for record in await read_topic(settings, settings.topic_raw):
+        raw = decode_raw(record.value)
+        if raw["container"]["id"] == container_id:
+            out.extend(raw["lines"])
+    return out
+
+
 async def raw_line_numbers(settings: Settings) -> Any:
     """How often each line number arrived in the raw topic, for lines written as ``line N ...``."""
     import collections

@@ -15,18 +15,13 @@ from logfleet.core.config import Settings
 from logfleet.core.model import decode_raw
 from logfleet.devstack.ports import free_port
 from shipper.daemon import Shipper
-from tests.support import read_topic, running, spawn_cli, start_container, wait_for
+from tests.support import raw_lines, read_topic, running, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
 
 async def _lines(settings: Settings, container_id: str) -> list[list[Any]]:
-    out: list[list[Any]] = []
-    for record in await read_topic(settings, settings.topic_raw):
-        raw = decode_raw(record.value)
-        if raw["container"]["id"] == container_id:
-            out.extend(raw["lines"])
-    return out
+    return await raw_lines(settings, container_id)
 
 
 async def _wait_lines(settings: Settings, container_id: str, want: int) -> list[list[Any]]:

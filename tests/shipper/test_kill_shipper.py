@@ -20,10 +20,9 @@ import pytest
 
 from indexer.daemon import Indexer
 from logfleet.core.config import Settings
-from logfleet.core.model import decode_raw
 from processor.daemon import Processor
 from shipper.acks import MAX_IN_FLIGHT
-from tests.support import docs_reach, raw_line_numbers, read_topic, running, spawn_cli, start_container, wait_for
+from tests.support import docs_reach, raw_line_numbers, raw_lines, running, spawn_cli, start_container, wait_for
 
 pytestmark = [pytest.mark.servers]
 
@@ -116,12 +115,7 @@ async def _indexed_all(indexer: Indexer, items: int) -> bool:
 
 
 async def _raw_texts(settings: Settings, container_id: str) -> list[str]:
-    texts: list[str] = []
-    for record in await read_topic(settings, settings.topic_raw):
-        raw = decode_raw(record.value)
-        if raw["container"]["id"] == container_id:
-            texts.extend(line[3] for line in raw["lines"])
-    return texts
+    return [line[3] for line in await raw_lines(settings, container_id)]
 
 
 @pytest.mark.timeout(300)

@@ -64,7 +64,8 @@ def test_ordinary_lines_are_not_held_and_streams_do_not_mix() -> None:
 def test_the_checkpoint_key_never_passes_a_record_still_held_on_the_other_stream() -> None:
     # A shipper killed while stderr's trace is held must resume before it, though stdout went on.
     joiner = Joiner()
-    out, key = joiner.feed([[1, 0, "stdout", "starting", []], [2, 0, "stderr", "Traceback (most recent call last):", []]])
+    header = "Traceback (most recent call last):"
+    out, key = joiner.feed([[1, 0, "stdout", "starting", []], [2, 0, "stderr", header, []]])
     assert [r[3] for r in out] == ["starting"] and key == (1, 0)  # the line before the held header
     out, key = joiner.feed([[3, 0, "stdout", "still serving", []], [4, 0, "stdout", "and more", []]])
     assert [r[3] for r in out] == ["still serving", "and more"] and key == (1, 0)  # sent, not checkpointed
