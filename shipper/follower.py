@@ -32,7 +32,7 @@ RESUME_SKEW_NS = 100_000_000  # stdout/stderr timestamps are out of order by mic
 
 
 class _Batch:
-    """Lines waiting to be sent as one record, and the checkpoint key of the last one."""
+    """Lines waiting to be sent as one record, and the checkpoint key they allow."""
 
     __slots__ = ("lines", "position", "since", "size")
 
