@@ -20,16 +20,12 @@ from tests.support import raw_lines, read_topic, running, spawn_cli, start_conta
 pytestmark = [pytest.mark.servers]
 
 
-async def _lines(settings: Settings, container_id: str) -> list[list[Any]]:
-    return await raw_lines(settings, container_id)
-
-
 async def _wait_lines(settings: Settings, container_id: str, want: int) -> list[list[Any]]:
     async def enough() -> list[list[Any]]:
-        lines = await _lines(settings, container_id)
+        lines = await raw_lines(settings, container_id)
         return lines if len(lines) >= want else []
 
-    return list(await wait_for(enough, within=60) or await _lines(settings, container_id))
+    return list(await wait_for(enough, within=60) or await raw_lines(settings, container_id))
 
 
 async def test_a_container_living_under_100ms_is_collected_while_shipping(pipeline_settings: Settings) -> None:
@@ -55,7 +51,7 @@ async def test_a_container_that_lived_and_exited_while_the_shipper_was_down_is_c
     # A second run does not ship it again: its end was recorded.
     async with running(Shipper(settings)):
         await asyncio.sleep(2.0)
-    assert len(await _lines(settings, container.id)) == 3
+    assert len(await raw_lines(settings, container.id)) == 3
 
 
 async def test_a_100_kib_line_arrives_as_one_line_and_streams_keep_their_names(pipeline_settings: Settings) -> None:

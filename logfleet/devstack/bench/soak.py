@@ -4,7 +4,7 @@ N busybox containers write at a total rate R for D seconds (lines of about 150 b
 as the shipper benchmark), each line carrying its write time as Docker's own timestamp (``@timestamp``
 of its document). The shipper, the processor and the indexer run as separate ``logfleet ... run``
 processes against the stack in the environment, on fresh topics, groups and namespace. One more
-container writes a probe line every second; the bench polls Elasticsearch for the probes and takes,
+container writes a probe line every 0.5 s; the bench polls Elasticsearch for the probes and takes,
 for each, the time it became searchable minus its Docker timestamp: that is the end-to-end lag, whose
 p50 and p99 are reported (probes are polled every 0.1 s by a task of their own, so the poll interval
 and one search's round trip bound the error; the lag is never understated). The resident memory of each process is
